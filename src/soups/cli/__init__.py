@@ -1,0 +1,43 @@
+"""The ``soups`` command line: argument parsing and wiring only (nothing imports this package).
+
+Each sub-command lives in its own module that exposes ``register(subparsers)``; the parser is built from
+the list below. Library errors (:class:`soups.errors.SoupsError`) are printed as one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from soups.errors import SoupsError
+
+# Modules under soups.cli, each with register(subparsers). Imported lazily in build_parser.
+COMMAND_MODULES = ["prepare", "data"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from soups import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="soups",
+        description="Multilingual multi-task speech models with conflict-aware multi-objective optimization.",
+    )
+    parser.add_argument("--version", action="version", version=f"soups {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"soups.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SoupsError as err:
+        print(f"soups: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("soups: interrupted", file=sys.stderr)
+        return 130
