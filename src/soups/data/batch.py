@@ -1,0 +1,78 @@
+"""Collating cuts into a batch for one stream: padded features, lengths and every target the stream's
+objectives may need (ASR tokens of normalised transcripts, translation tokens, speaker gender).
+
+Shapes: ``feats (B, T, 80)`` float32, CMVN-normalised, zero-padded; ``feat_lens (B,)`` int64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from soups.data.features import GlobalCMVN, fbank_extractor
+from soups.data.text import normalize_asr
+
+
+@dataclass
+class Batch:
+    """One stream's batch. Token lists are unpadded; heads pad them as they need."""
+
+    stream: str
+    feats: torch.Tensor                  # (B, T, F)
+    feat_lens: torch.Tensor              # (B,)
+    cut_ids: list[str]
+    langs: list[str]
+    texts: list[str]                     # normalised ASR transcripts
+    translations: list[str]              # raw translation text ("" when none)
+    asr_tokens: list[list[int]] = field(default_factory=list)
+    st_tokens: list[list[int]] = field(default_factory=list)
+    genders: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.cut_ids)
+
+    def to(self, device) -> "Batch":
+        self.feats, self.feat_lens = self.feats.to(device), self.feat_lens.to(device)
+        return self
+
+    def select(self, index: list[int]) -> "Batch":
+        """A sub-batch (e.g. one half, for MoDo's double sampling), trimmed to its longest utterance."""
+        idx = torch.tensor(index, dtype=torch.long)
+        lens = self.feat_lens[idx]
+        t_max = int(lens.max()) if len(index) else 0
+        pick = lambda xs: [xs[i] for i in index] if xs else []  # noqa: E731
+        return Batch(self.stream, self.feats[idx, :t_max], lens, pick(self.cut_ids), pick(self.langs),
+                     pick(self.texts), pick(self.translations), pick(self.asr_tokens), pick(self.st_tokens),
+                     pick(self.genders))
+
+
+def load_cut_features(cut, extractor=None):
+    """Precomputed features when the cut has them, else fbank computed from its audio."""
+    if cut.has_features:
+        return torch.from_numpy(cut.load_features())
+    extractor = extractor or fbank_extractor()
+    return torch.from_numpy(extractor.extract(cut.load_audio(), cut.sampling_rate))
+
+
+def collate(stream: str, cuts, cmvn: GlobalCMVN | None, asr_tokenizers: dict | None = None,
+            st_tokenizer=None) -> Batch:
+    """Cuts -> :class:`Batch` (features padded with zeros after normalisation)."""
+    cuts = list(cuts)
+    mats = [load_cut_features(c) for c in cuts]
+    lens = torch.tensor([m.shape[0] for m in mats], dtype=torch.long)
+    feats = torch.zeros(len(mats), int(lens.max()), mats[0].shape[1])
+    for i, m in enumerate(mats):
+        feats[i, : m.shape[0]] = cmvn(m) if cmvn is not None else m
+    sups = [c.supervisions[0] for c in cuts]
+    langs = [s.language for s in sups]
+    texts = [normalize_asr(s.text or "", lang) for s, lang in zip(sups, langs)]
+    translations = [(s.custom or {}).get("translation", "") for s in sups]
+    batch = Batch(stream, feats, lens, [c.id for c in cuts], langs, texts, translations,
+                  genders=[s.gender for s in sups])
+    if asr_tokenizers:
+        batch.asr_tokens = [asr_tokenizers[lang].encode(t) if lang in asr_tokenizers else []
+                            for lang, t in zip(langs, texts)]
+    if st_tokenizer is not None:
+        batch.st_tokens = [st_tokenizer.encode(t) for t in translations]
+    return batch

@@ -1,0 +1,98 @@
+"""Acoustic features: 80-dim log-mel filterbanks (lhotse ``Fbank``, no torchaudio), global CMVN from the train
+split, and SpecAugment for training.
+
+Shapes: features are ``(T, 80)`` per utterance at a 10 ms shift; batches ``(B, T, 80)`` with lengths ``(B,)``.
+The encoder's conv2d x4 subsampling (two 3x3 convs, stride 2, no time padding) turns ``T`` frames into
+``((T - 1) // 2 - 1) // 2`` frames; :func:`frames_after_subsampling` is that formula, used to reject
+utterances too short for their CTC target.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from soups.data.text import min_target_units
+
+SAMPLE_RATE = 16000
+NUM_MEL_BINS = 80
+FRAME_SHIFT = 0.01
+
+
+def num_frames(duration: float) -> int:
+    """Fbank frames for a duration (lhotse's rounding, 10 ms shift)."""
+    from lhotse.utils import compute_num_frames
+
+    return compute_num_frames(duration, FRAME_SHIFT, SAMPLE_RATE)
+
+
+def frames_after_subsampling(frames: int) -> int:
+    """Frames after conv2d x4 subsampling (kernel 3, stride 2, twice, no time padding)."""
+    return max(0, ((frames - 1) // 2 - 1) // 2)
+
+
+def ctc_frames_needed(tokens: list[int]) -> int:
+    """CTC needs one frame per label plus a blank between each pair of equal consecutive labels."""
+    return len(tokens) + sum(1 for a, b in zip(tokens, tokens[1:]) if a == b)
+
+
+def min_ctc_frames_ok(duration: float, text: str, lang: str) -> bool:
+    """Conservative prepare-time check (exact tokens are checked once a tokenizer exists)."""
+    return frames_after_subsampling(num_frames(duration)) >= min_target_units(text, lang)
+
+
+def fbank_extractor():
+    from lhotse import Fbank, FbankConfig
+
+    return Fbank(FbankConfig(num_mel_bins=NUM_MEL_BINS, frame_shift=FRAME_SHIFT, dither=0.0))
+
+
+@dataclass
+class GlobalCMVN:
+    """Global mean/variance normalisation: ``(x - mean) / std`` per mel bin.
+
+    >>> cmvn = GlobalCMVN.from_stats(np.zeros(2), np.ones(2) * 4, 2)   # sum, sum of squares, count
+    >>> cmvn.mean.tolist(), cmvn.std.tolist()
+    ([0.0, 0.0], [1.4142135381698608, 1.4142135381698608])
+    """
+
+    mean: torch.Tensor  # (F,)
+    std: torch.Tensor   # (F,)
+
+    @classmethod
+    def from_stats(cls, total: np.ndarray, total_sq: np.ndarray, count: int, floor: float = 1e-5) -> "GlobalCMVN":
+        mean = total / max(count, 1)
+        var = np.maximum(total_sq / max(count, 1) - mean**2, floor)
+        return cls(torch.tensor(mean, dtype=torch.float32), torch.tensor(np.sqrt(var), dtype=torch.float32))
+
+    def __call__(self, feats: torch.Tensor) -> torch.Tensor:
+        """``(…, T, F)`` -> normalised, same shape."""
+        return (feats - self.mean.to(feats)) / self.std.to(feats)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps({"mean": self.mean.tolist(), "std": self.std.tolist()}))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "GlobalCMVN":
+        d = json.loads(Path(path).read_text())
+        return cls(torch.tensor(d["mean"]), torch.tensor(d["std"]))
+
+
+class CMVNAccumulator:
+    """Streams feature matrices ``(T, F)`` into sums for :class:`GlobalCMVN` (float64, no storage)."""
+
+    def __init__(self, dim: int = NUM_MEL_BINS):
+        self.total, self.total_sq, self.count = np.zeros(dim), np.zeros(dim), 0
+
+    def add(self, feats: np.ndarray) -> None:
+        f = np.asarray(feats, dtype=np.float64)
+        self.total += f.sum(0)
+        self.total_sq += (f**2).sum(0)
+        self.count += f.shape[0]
+
+    def finalize(self) -> GlobalCMVN:
+        return GlobalCMVN.from_stats(self.total, self.total_sq, self.count)

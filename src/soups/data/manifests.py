@@ -1,0 +1,81 @@
+"""Prepared data on disk: one lhotse CutSet per (language, split), plus the skip report.
+
+A *prepared data directory* holds::
+
+    cuts_<lang>_<split>.jsonl.gz     # lhotse CutSet (one JSON cut per line)
+    skips.json                       # what was skipped, by reason and by language/split (SkipLog.to_dict)
+
+Manifests are written with a fixed gzip header (mtime 0) and in a fixed order, so that the same input
+always gives byte-identical files, and they are read lazily (never materialised per utterance at start-up).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Iterable
+
+from lhotse import CutSet
+
+from soups.data.skips import SkipLog
+from soups.errors import DataError
+
+_NAME = re.compile(r"^cuts_(?P<lang>[A-Za-z-]+)_(?P<split>[A-Za-z0-9.-]+)\.jsonl\.gz$")
+
+
+def manifest_path(data_dir: str | Path, lang: str, split: str) -> Path:
+    return Path(data_dir) / f"cuts_{lang}_{split}.jsonl.gz"
+
+
+def save_cuts(cuts: Iterable, path: str | Path) -> int:
+    """Write cuts as gzipped JSON lines, atomically and reproducibly; returns the number written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    n = 0
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+        for cut in cuts:
+            f.write((json.dumps(cut.to_dict(), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+            n += 1
+    tmp.replace(path)
+    return n
+
+
+def load_cuts(path: str | Path) -> CutSet:
+    """A lazily read CutSet."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("manifest not found (run `soups prepare …` first)", path)
+    return CutSet.from_jsonl_lazy(path)
+
+
+def list_manifests(data_dir: str | Path) -> dict[str, dict[str, Path]]:
+    """``{lang: {split: path}}`` for every manifest in a prepared data directory."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError("prepared data directory not found", data_dir)
+    out: dict[str, dict[str, Path]] = {}
+    for p in sorted(data_dir.glob("cuts_*.jsonl.gz")):
+        m = _NAME.match(p.name)
+        if m:
+            out.setdefault(m["lang"], {})[m["split"]] = p
+    if not out:
+        raise DataError("no manifests (cuts_<lang>_<split>.jsonl.gz) in this directory", data_dir)
+    return out
+
+
+def save_skips(directory: str | Path, skips: SkipLog, name: str = "skips.json") -> None:
+    path = Path(directory) / name
+    path.write_text(json.dumps(skips.to_dict(), indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def load_skips(data_dir: str | Path) -> SkipLog:
+    """The directory's skip report: ``skips.json`` plus the feature stage's ``fbank/skips_*.json``."""
+    data_dir = Path(data_dir)
+    total = SkipLog()
+    for path in [data_dir / "skips.json", *sorted((data_dir / "fbank").glob("skips_*.json"))]:
+        if path.is_file():
+            total.merge(SkipLog.from_dict(json.loads(path.read_text())))
+    return total

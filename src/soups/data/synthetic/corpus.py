@@ -1,0 +1,182 @@
+"""The built-in corpus: synthesized speech written in the real Common Voice + CoVoST 2 layout.
+
+Command line (see ``soups prepare synthetic --help``)::
+
+    soups prepare synthetic --out data/synthetic-tiny --size tiny --seed 0
+
+writes::
+
+    OUT/corpus/cv/<lang>/clips/common_voice_<lang>_<n>.mp3     # 16 kHz mono
+    OUT/corpus/cv/<lang>/validated.tsv                         # Common Voice 4 columns
+    OUT/corpus/covost/covost_v2.<src>_en.tsv                   # X -> En: path, sentence, translation, split
+    OUT/corpus/covost/covost_v2.en_de.tsv                      # En: its split (and German translations)
+
+and then reads that layout back with the CoVoST 2 reader (one reader for the real and the built-in corpus).
+
+Determinism: the plan (sentences, speakers, effects) is a pure function of (size, seed, languages).
+Synthesis runs in fixed chunks of the plan, each in a fresh ``python -m soups.data.synthetic.worker``
+process, in plan order (espeak-ng carries state between utterances inside a process), so output is
+byte-identical for a seed whatever the number of workers.
+A chunk whose marker records the same plan is reused: a second run only writes what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from soups.data.languages import ALL_LANGS, cv_code
+from soups.data.synthetic.effects import NOISE_KINDS, Effects
+from soups.data.synthetic.voices import Speaker, speakers_for
+from soups.data.tsv import write_tsv
+
+SPLITS = ("train", "dev", "test")
+CHUNK = 200  # utterances per synthesis process; part of the determinism contract (changing it is fine,
+# output does not depend on it, but each chunk must stay in plan order)
+NOISY_SHARE = 0.3  # share of utterances with additive noise, SNR uniform in [5, 25] dB
+
+
+@dataclass(frozen=True)
+class CorpusSize:
+    train: int
+    dev: int
+    test: int
+
+
+SIZES = {
+    "tiny": CorpusSize(train=40, dev=10, test=10),
+    "small": CorpusSize(train=2000, dev=100, test=200),
+    "medium": CorpusSize(train=8000, dev=300, test=500),
+}
+CV_COLUMNS = ["client_id", "path", "sentence", "up_votes", "down_votes", "age", "gender", "accent"]
+COVOST_COLUMNS = ["path", "sentence", "translation", "split"]
+
+
+@dataclass(frozen=True)
+class PlannedUtterance:
+    """Everything needed to produce one clip and its TSV rows."""
+
+    lang: str
+    split: str
+    clip: str          # file name inside <lang>/clips/
+    text: str          # the transcript (Common Voice ``sentence``)
+    translation: str   # English for X -> En; German for English (the en_de TSV)
+    speaker: Speaker
+    effects: Effects
+    key: str           # seeds the utterance's own noise generator
+
+
+def _sentences(lang: str, n: int, seed: int) -> list[tuple[str, str]]:
+    """``n`` distinct (text, translation) pairs: X -> English, and English -> German for ``en``."""
+    from soups.data.synthetic.grammar import sample_pairs
+
+    if lang == "en":
+        from soups.data.synthetic.grammar import sample_pairs_to
+
+        return [(p.text, p.translation) for p in sample_pairs_to("en", "de", n, seed)]
+    return [(p.text, p.translation) for p in sample_pairs(lang, n, seed)]
+
+
+def _effects(rng: random.Random) -> Effects:
+    noisy = rng.random() < NOISY_SHARE
+    return Effects(lead_s=round(rng.uniform(0.05, 0.3), 3), trail_s=round(rng.uniform(0.05, 0.3), 3),
+                   gain_db=round(rng.uniform(-6.0, 3.0), 2),
+                   noise_kind=rng.choice(NOISE_KINDS) if noisy else None,
+                   snr_db=round(rng.uniform(5.0, 25.0), 2))
+
+
+def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "mp3") -> list[PlannedUtterance]:
+    """The deterministic plan for one language: test sentences first, then dev, then train (all distinct,
+    so test and dev sentences never occur in training)."""
+    counts = {"test": size.test, "dev": size.dev, "train": size.train}
+    pairs = _sentences(lang, sum(counts.values()), seed)
+    rng = random.Random(f"plan-{seed}-{lang}")
+    numbers = rng.sample(range(10_000_000, 40_000_000), len(pairs))  # Common-Voice-like clip numbers
+    plan, start = [], 0
+    for split in ("test", "dev", "train"):
+        speakers = speakers_for(lang, split, seed)
+        for i in range(counts[split]):
+            idx = start + i
+            text, translation = pairs[idx]
+            clip = f"common_voice_{cv_code(lang)}_{numbers[idx]}.{audio_format}"
+            plan.append(PlannedUtterance(lang, split, clip, text, translation, rng.choice(speakers),
+                                         _effects(rng), f"{seed}-{lang}-{idx}"))
+        start += counts[split]
+    return plan
+
+
+def _chunks(plan: list[PlannedUtterance]) -> list[list[PlannedUtterance]]:
+    return [plan[i:i + CHUNK] for i in range(0, len(plan), CHUNK)]
+
+
+def _chunk_digest(chunk: list[PlannedUtterance]) -> str:
+    blob = json.dumps([asdict(u) for u in chunk], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def synthesize_chunk(chunk: list[PlannedUtterance], cv_root: Path) -> int:
+    """Synthesize one chunk in a fresh interpreter (fixed espeak-ng state at the chunk start)."""
+    payload = json.dumps({"cv_root": str(cv_root), "utterances": [asdict(u) for u in chunk],
+                          "digest": _chunk_digest(chunk), "marker": str(_marker_path(cv_root, chunk))})
+    proc = subprocess.run([sys.executable, "-m", "soups.data.synthetic.worker"], input=payload.encode(),
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"synthesis worker failed on chunk starting at {chunk[0].clip}:\n"
+                           + proc.stderr.decode(errors="replace")[-2000:])
+    return len(chunk)
+
+
+def _marker_path(cv_root: Path, chunk: list[PlannedUtterance]) -> Path:
+    first = chunk[0]
+    return cv_root.parent / ".synthesis" / f"{cv_code(first.lang)}-{first.clip.rsplit('.', 1)[0]}.done"
+
+
+def _is_done(cv_root: Path, chunk: list[PlannedUtterance]) -> bool:
+    marker = _marker_path(cv_root, chunk)
+    if not marker.is_file() or marker.read_text().strip() != _chunk_digest(chunk):
+        return False
+    return all((cv_root / cv_code(u.lang) / "clips" / u.clip).is_file() for u in chunk)
+
+
+def synthesize(plan: list[PlannedUtterance], cv_root: Path, workers: int = 2, progress=None) -> int:
+    """Synthesize every chunk not already done; returns the number of clips written now."""
+    todo = [c for c in _chunks(plan) if not _is_done(cv_root, c)]
+    written = 0
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for n in pool.map(lambda c: synthesize_chunk(c, cv_root), todo):
+            written += n
+            if progress is not None:
+                progress(n)
+    return written
+
+
+def write_tsvs(plan: list[PlannedUtterance], root: Path) -> None:
+    """validated.tsv per language (Common Voice 4 columns) and the CoVoST 2 TSVs (pandas-style escaping)."""
+    by_lang: dict[str, list[PlannedUtterance]] = {}
+    for utt in plan:
+        by_lang.setdefault(utt.lang, []).append(utt)
+    for lang, utts in by_lang.items():
+        code = cv_code(lang)
+        write_tsv(root / "cv" / code / "validated.tsv", CV_COLUMNS, (
+            {"client_id": u.speaker.client_id, "path": u.clip, "sentence": u.text, "up_votes": "2",
+             "down_votes": "0", "age": "", "gender": u.speaker.gender, "accent": ""} for u in utts))
+        pair = f"{code}_de" if lang == "en" else f"{code}_en"
+        write_tsv(root / "covost" / f"covost_v2.{pair}.tsv", COVOST_COLUMNS, (
+            {"path": u.clip, "sentence": u.text, "translation": u.translation, "split": u.split} for u in utts),
+            escape_quotes=True)
+
+
+def build_corpus(root: Path, size: str = "tiny", seed: int = 0, langs: tuple[str, ...] = ALL_LANGS,
+                 workers: int = 2, audio_format: str = "mp3", progress=None) -> dict:
+    """Plan, synthesize (what is missing) and write the TSVs under ``root``; returns a small report."""
+    plan = [u for lang in langs for u in plan_language(lang, SIZES[size], seed, audio_format)]
+    cv_root = root / "cv"
+    written = synthesize(plan, cv_root, workers, progress)
+    write_tsvs(plan, root)
+    return {"utterances": len(plan), "synthesized_now": written, "reused": len(plan) - written}
