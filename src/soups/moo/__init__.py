@@ -1,1 +1,26 @@
+"""Multi-objective optimization core: pure tensor math over objectives and their gradients.
 
+Every method reduces, per step, to weights w (M,) over objectives computed from Gram information
+(K = G Gᵀ, and K12 = G1 G2ᵀ for double sampling); the trainer applies them as wᵀG or as one backward
+of Σ w_m l_m. Nothing here knows what the objectives are. Spec: METHOD.md.
+"""
+
+from .base import GramInfo, Weighting, cosine_from_gram, normalized_gram
+from .conflicts import ConflictStats
+from .hierarchy import FORMULATIONS, Hierarchy, HierarchyConfig, default_penalties
+from .layers import LayerSelector, conflict_score, layer_grams
+from .mgda import mgda_weights, mgda_weights_from_gram, solve_simplex_qp
+from .modo import MoDo
+from .presets import PRESETS, levels_by_tag, preset_levels
+from .schedule import PenaltySchedule
+from .simplex import project_simplex
+from .sketch import GramSketch
+from .weighting import CAGrad, Linear, MGDA, PCGrad, UPGrad, WEIGHTINGS, build_weighting
+
+__all__ = [
+    "CAGrad", "ConflictStats", "FORMULATIONS", "GramInfo", "GramSketch", "Hierarchy", "HierarchyConfig",
+    "LayerSelector", "Linear", "MGDA", "MoDo", "PCGrad", "PRESETS", "PenaltySchedule", "UPGrad", "WEIGHTINGS",
+    "Weighting", "build_weighting", "conflict_score", "cosine_from_gram", "default_penalties", "layer_grams",
+    "levels_by_tag", "mgda_weights", "mgda_weights_from_gram", "normalized_gram", "preset_levels",
+    "project_simplex", "solve_simplex_qp",
+]

@@ -1,0 +1,225 @@
+"""The gradient engine: one update of shared and head parameters from per-objective losses.
+
+Generic autograd over "objectives with gradients" (nothing here knows about speech). Each objective m gives
+its losses on S independent samples (S = 2 batch halves for MoDo's double sampling, else 1), its *taps* —
+the tensors where it meets the shared model (e.g. its own slice of the encoder output) — and its head
+parameters. Heads always receive their own objective's gradient, unweighted (METHOD.md); the shared
+parameters receive d = Σ_m w_m g_m with w from the hierarchy. Modes:
+
+``linear``    one backward of Σ_m w_m l_m, w static (the baseline every toolkit has).
+``faithful``  exact per-objective gradients of every shared parameter: G1, G2 (M×P) from one VJP per
+              objective and sample through the shared model (the taps' cotangents come from one backward
+              through the heads); w from the hierarchy on the Gram; d = wᵀ(G1+G2)/2.
+``layers``    layer-wise conflict selection: every ``refresh_every`` steps a faithful probe of all layers
+              selects the conflicting ones; other steps take exact per-objective gradients of selected
+              layers only. Selected layers use their own dynamic weights, all others the static hierarchy
+              weights (they always get an update).
+``fast``      per-objective gradients at the taps only (MGDA-UB style): the Gram of the tap gradients
+              summed over rows and time — exactly the Gram of a shared bias added at the taps — gives w, then
+              ONE backward through the shared model with cotangents Σ_m w_m ∂l_m/∂tap. Cost ≈ linear.
+``update_every`` N > 1 reuses the last weights for N-1 steps (taps + one shared backward, ≈ linear cost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .base import GramInfo
+from .hierarchy import Hierarchy
+from .layers import LayerSelector
+
+MODES = ("linear", "faithful", "layers", "fast")
+
+
+@dataclass
+class StepTerms:
+    """What one training step hands to the engine (M objectives, S samples each)."""
+
+    losses: list[list[Tensor]]                 # [m][s] scalar losses
+    taps: list[list[Tensor]]                   # [m] tensors at which objective m meets the shared model
+    sample_rows: list[list[Tensor]] | None     # [m][s] rows (dim 0 of the taps) of each sample; None if S=1
+    head_params: list[list[nn.Parameter]]      # [m] the objective's own parameters
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.losses[0])
+
+    def mean_losses(self) -> list[Tensor]:
+        return [sum(ls) / len(ls) for ls in self.losses]
+
+
+@dataclass
+class GradientEngine:
+    mode: str
+    hierarchy: Hierarchy
+    layer_groups: dict[str, list[nn.Parameter]]   # shared parameters by layer (each in exactly one group)
+    selector: LayerSelector | None = None
+    refresh_every: int = 50
+    update_every: int = 1
+    reduce: Callable[[Tensor], Tensor] | None = None   # distributed mean of Gram/grad tensors (None: 1 process)
+    last_weights: Tensor | None = None
+    last_layer_weights: dict[str, Tensor] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose from {MODES}")
+        if self.mode == "layers" and self.selector is None:
+            self.selector = LayerSelector(self.hierarchy)
+        self.static = self.hierarchy.static()
+        self.shared = [p for ps in self.layer_groups.values() for p in ps]
+
+    # ------------------------------------------------------------------------------------------------
+    def backward(self, terms: StepTerms, epoch: float, step: int, static_weights: Tensor | None = None) -> dict:
+        """Set ``.grad`` of shared and head parameters for this step; returns what to log."""
+        if self.mode == "linear":
+            w = static_weights if static_weights is not None else self.static.static_weights(epoch, step)
+            total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()))
+            total.backward()
+            return {"weights": w}
+        tap_grads = self._heads_backward(terms)
+        update = step % self.update_every == 0 or self.last_weights is None
+        if self.mode == "fast":
+            if update:
+                self.last_weights = self.hierarchy.weights(self._tap_grams(terms, tap_grads), epoch, step)
+            self._shared_backward(terms, tap_grads, self.last_weights)
+            return {"weights": self.last_weights}
+        if self.mode == "faithful":
+            if not update:
+                self._shared_backward(terms, tap_grads, self.last_weights)
+                return {"weights": self.last_weights}
+            G = self._jacobians(terms, tap_grads, self.shared)
+            grams = self._gram(G)
+            self.last_weights = self.hierarchy.weights(grams, epoch, step)
+            self._assign(self.shared, self._combine(G, self.last_weights))
+            return {"weights": self.last_weights, "gram": grams.K}
+        return self._layers_backward(terms, tap_grads, epoch, step, update)
+
+    # ------------------------------------------------------------------------------------------------
+    def _heads_backward(self, terms: StepTerms) -> list[list[Tensor]]:
+        """Backward through the heads only: each head gets its objective's (mean over samples) gradient;
+        returns ∂l_m/∂tap for every objective's taps (retaining the shared graph)."""
+        losses = terms.mean_losses()
+        taps = [t for ts in terms.taps for t in ts]
+        heads = [p for ps in terms.head_params for p in ps]
+        grads = torch.autograd.grad(sum(losses), taps + heads, retain_graph=True, allow_unused=True)
+        for p, g in zip(heads, grads[len(taps):]):
+            if g is not None:
+                p.grad = g if p.grad is None else p.grad + g
+        out, i = [], 0
+        for ts in terms.taps:
+            out.append([g if g is not None else torch.zeros_like(t) for t, g in zip(ts, grads[i:i + len(ts)])])
+            i += len(ts)
+        return out
+
+    def _sample_cotangents(self, terms: StepTerms, tap_grads, m: int) -> list[list[Tensor]]:
+        """Per sample s: the cotangents of objective m's taps for the gradient of its loss on sample s.
+
+        ``tap_grads`` belong to the mean over samples (1/S Σ_s l_m^s); rows of different samples are
+        disjoint, so the gradient of l_m^s alone is S × (those rows of the tap gradient)."""
+        if terms.sample_rows is None or terms.num_samples == 1:
+            return [tap_grads[m]]
+        out = []
+        for rows in terms.sample_rows[m]:
+            cots = []
+            for g in tap_grads[m]:
+                c = torch.zeros_like(g)
+                c[rows] = g[rows] * terms.num_samples
+                cots.append(c)
+            out.append(cots)
+        return out
+
+    def _jacobians(self, terms, tap_grads, params: list[nn.Parameter]) -> list[Tensor]:
+        """G_s (M × P) for each sample s: rows = exact per-objective gradients of ``params``."""
+        per_sample: list[list[Tensor]] = [[] for _ in range(max(1, terms.num_samples))]
+        for m in range(len(terms.taps)):
+            for s, cots in enumerate(self._sample_cotangents(terms, tap_grads, m)):
+                grads = torch.autograd.grad(terms.taps[m], params, cots, retain_graph=True, allow_unused=True)
+                per_sample[s].append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
+                                                for p, g in zip(params, grads)]))
+        G = [torch.stack(rows) for rows in per_sample]
+        return [self.reduce(g) for g in G] if self.reduce is not None else G
+
+    @staticmethod
+    def _gram(G: list[Tensor]) -> GramInfo:
+        return GramInfo.from_jacobians(G[0], G[1] if len(G) > 1 else None)
+
+    @staticmethod
+    def _combine(G: list[Tensor], w: Tensor) -> Tensor:
+        """d = wᵀ mean_s(G_s) (METHOD.md: λᵀ(G1 + G2)/2)."""
+        mean = sum(G) / len(G)
+        return w.to(mean) @ mean
+
+    @staticmethod
+    def _assign(params: list[nn.Parameter], flat: Tensor) -> None:
+        i = 0
+        for p in params:
+            g = flat[i:i + p.numel()].view_as(p)
+            p.grad = g.clone() if p.grad is None else p.grad + g
+            i += p.numel()
+
+    def _shared_backward(self, terms: StepTerms, tap_grads, w: Tensor) -> None:
+        """ONE backward through the shared model with cotangents Σ_m w_m ∂l_m/∂tap."""
+        taps = [t for ts in terms.taps for t in ts]
+        cots = [float(w[m]) * g for m, gs in enumerate(tap_grads) for g in gs]
+        torch.autograd.backward(taps, cots)
+
+    def _tap_grams(self, terms: StepTerms, tap_grads) -> GramInfo:
+        """Gram of tap gradients summed over all but the last dim (the Gram of a virtual shared bias)."""
+        vecs: list[list[Tensor]] = [[] for _ in range(max(1, terms.num_samples))]
+        for m in range(len(terms.taps)):
+            for s, cots in enumerate(self._sample_cotangents(terms, tap_grads, m)):
+                vecs[s].append(torch.cat([c.reshape(-1, c.shape[-1]).sum(0) for c in cots]))
+        G = [torch.stack(v) for v in vecs]
+        if self.reduce is not None:
+            G = [self.reduce(g) for g in G]
+        return self._gram(G)
+
+    def _layers_backward(self, terms, tap_grads, epoch, step, update) -> dict:
+        """Layer-wise conflict selection (see the module docstring)."""
+        log, blocks = {}, None
+        if step % self.refresh_every == 0 or not self.selector.scores:  # probe every layer
+            blocks = self._split_blocks(self._jacobians(terms, tap_grads, self.shared), self.layer_groups)
+            self.selector.select({name: self._gram(bs) for name, bs in blocks.items()})
+            log["layer_scores"] = dict(self.selector.scores)
+        selected = [n for n in self.layer_groups if n in self.selector.selected]
+        static_w = self.static.static_weights(epoch, step)
+        self._shared_backward(terms, tap_grads, static_w)  # every layer gets the static update first
+        if selected and blocks is None:  # exact per-objective gradients of the selected layers only
+            groups = {n: self.layer_groups[n] for n in selected}
+            blocks = self._split_blocks(self._jacobians(terms, tap_grads, [p for ps in groups.values() for p in ps]),
+                                        groups)
+        for name in selected:
+            if update or name not in self.last_layer_weights:
+                self.last_layer_weights[name] = self.selector.weights_for(name, self._gram(blocks[name]), epoch, step)
+            for p in self.layer_groups[name]:
+                p.grad = None  # a conflicting layer's static update is replaced by its dynamic one
+            self._assign(self.layer_groups[name], self._combine(blocks[name], self.last_layer_weights[name]))
+        log.update(weights=static_w, selected=selected)
+        return log
+
+    @staticmethod
+    def _split_blocks(G: list[Tensor], groups: dict[str, list[nn.Parameter]]) -> dict[str, list[Tensor]]:
+        out, i = {}, 0
+        for name, ps in groups.items():
+            n = sum(p.numel() for p in ps)
+            out[name] = [g[:, i:i + n] for g in G]
+            i += n
+        return out
+
+    # ------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"hierarchy": self.hierarchy.state_dict(),
+                "selector": self.selector.state_dict() if self.selector is not None else None,
+                "last_weights": self.last_weights,
+                "last_layer_weights": dict(self.last_layer_weights)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.hierarchy.load_state_dict(state["hierarchy"])
+        if self.selector is not None and state.get("selector") is not None:
+            self.selector.load_state_dict(state["selector"])
+        self.last_weights = state.get("last_weights")
+        self.last_layer_weights = dict(state.get("last_layer_weights") or {})

@@ -1,0 +1,121 @@
+"""MoDo (Chen et al., NeurIPS 2023): stochastic MGDA with double sampling, λ persistent over steps.
+
+METHOD.md: λ ← Π_Δ(λ − γ·(G1 G2ᵀ λ + ρ λ)), λ starts uniform (1/M). Only the M×M cross Gram
+K12 = G1 G2ᵀ of two independent samples is needed; the direction d = λᵀ(G1 + G2)/2 is the trainer's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from .base import GramInfo, Weighting, uniform
+from .simplex import project_simplex
+
+DIRECTION_CHOICES = ("updated", "previous")
+NORMALIZE_CHOICES = ("none", "frobenius")
+
+
+class MoDo(Weighting):
+    """MoDo weighting over M objectives; stateful (λ persists across steps and checkpoints).
+
+    Args:
+        num_objectives: M.
+        gamma: λ step size γ > 0 (MoDo repo default 0.1).
+        rho: ℓ2 regularisation ρ ≥ 0 of λ (MoDo repo default 0.1; the paper's Eq. 12 has no ρ).
+        direction_lambda: "updated" (MoDo reference code: d uses λ^{k+1}) or "previous"
+            (the paper's Eq. 13: d uses λ^k).
+        normalize: "none" (METHOD.md, exact recurrence) or "frobenius" (divide K12 by ‖K12‖_F
+            before the update, which makes γ scale-free; not in the paper).
+        key: dotted config key used in error messages.
+
+    >>> modo = MoDo(2, gamma=0.1, rho=0.0)
+    >>> modo.update_from_gram(torch.tensor([[2.0, 0.0], [1.0, 4.0]])).round(decimals=6).tolist()
+    [0.575, 0.425]
+    """
+
+    def __init__(self, num_objectives: int, gamma: float = 0.1, rho: float = 0.1,
+                 direction_lambda: str = "updated", normalize: str = "none", key: str = "moo.modo") -> None:
+        super().__init__(num_objectives)
+        if not gamma > 0:
+            raise ConfigError(f"{key}.gamma", f"must be > 0, got {gamma!r}")
+        if not rho >= 0:
+            raise ConfigError(f"{key}.rho", f"must be >= 0, got {rho!r}")
+        if direction_lambda not in DIRECTION_CHOICES:
+            raise ConfigError(f"{key}.direction_lambda", f"unknown value {direction_lambda!r}",
+                              choices=DIRECTION_CHOICES)
+        if normalize not in NORMALIZE_CHOICES:
+            raise ConfigError(f"{key}.normalize", f"unknown value {normalize!r}", choices=NORMALIZE_CHOICES)
+        self.gamma, self.rho = float(gamma), float(rho)
+        self.direction_lambda, self.normalize = direction_lambda, normalize
+        self._lambda = uniform(self.num_objectives)
+        self._previous = self._lambda.clone()
+        self.steps = 0
+
+    @property
+    def needs_cross(self) -> bool:  # type: ignore[override]
+        return self.num_objectives > 1  # with M = 1, λ = 1 whatever the Gram
+
+    @property
+    def weights(self) -> Tensor:
+        """The current λ (M,), float64 on CPU."""
+        return self._lambda.clone()
+
+    def update(self, G1: Tensor, G2: Tensor) -> Tensor:
+        """One λ step from per-objective gradients of two independent samples, G1, G2 (M×P)."""
+        G1 = G1.detach().reshape(G1.shape[0], -1)
+        G2 = G2.detach().reshape(G2.shape[0], -1)
+        return self.update_from_gram(G1.to(torch.float64) @ G2.to(torch.float64).T)
+
+    def update_from_gram(self, K12: Tensor) -> Tensor:
+        """One λ step from the cross Gram K12 = G1 G2ᵀ (M×M); returns the new λ (float64, CPU)."""
+        m = self.num_objectives
+        if K12.shape != (m, m):
+            raise ValueError(f"MoDo with {m} objectives needs an {m}×{m} cross Gram, got {tuple(K12.shape)}")
+        K = K12.detach().to(device="cpu", dtype=torch.float64)
+        if not torch.isfinite(K).all():
+            raise ValueError("the cross Gram has non-finite entries (NaN/inf gradients)")
+        if self.normalize == "frobenius":
+            norm = torch.linalg.matrix_norm(K)
+            K = K / norm if norm > 0 else K
+        lam = self._lambda
+        # MoDo λ update, METHOD.md: λ ← Π_Δ(λ − γ (G1 G2ᵀ λ + ρ λ))
+        new = project_simplex(lam - self.gamma * (K @ lam + self.rho * lam))
+        self._previous, self._lambda = lam, new
+        self.steps += 1
+        return new.clone()
+
+    def direction_weights(self) -> Tensor:
+        """λ applied to the direction: after ("updated") or before ("previous") the last update."""
+        return (self._lambda if self.direction_lambda == "updated" else self._previous).clone()
+
+    def compute(self, grams: GramInfo) -> Tensor:
+        if self.num_objectives == 1:
+            return torch.ones(1, dtype=torch.float64)
+        assert grams.K12 is not None  # checked by Weighting.__call__
+        self.update_from_gram(grams.K12)
+        return self.direction_weights()
+
+    def reset(self) -> None:
+        """Back to uniform λ (a new run)."""
+        self._lambda = uniform(self.num_objectives)
+        self._previous = self._lambda.clone()
+        self.steps = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"lambda": self._lambda.clone(), "previous_lambda": self._previous.clone(), "steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        lam = torch.as_tensor(state["lambda"], dtype=torch.float64).cpu()
+        prev = torch.as_tensor(state.get("previous_lambda", lam), dtype=torch.float64).cpu()
+        if lam.shape != (self.num_objectives,) or prev.shape != lam.shape:
+            raise ValueError(f"MoDo state has λ of shape {tuple(lam.shape)}, expected ({self.num_objectives},)")
+        self._lambda, self._previous = lam.clone(), prev.clone()
+        self.steps = int(state.get("steps", 0))
+
+    def __repr__(self) -> str:
+        return (f"MoDo(num_objectives={self.num_objectives}, gamma={self.gamma}, rho={self.rho}, "
+                f"direction_lambda={self.direction_lambda!r})")
