@@ -13,7 +13,7 @@ import sys
 from soups.errors import SoupsError
 
 # Modules under soups.cli, each with register(subparsers). Imported lazily in build_parser.
-COMMAND_MODULES = ["prepare", "data"]
+COMMAND_MODULES = ["prepare", "data", "train", "evaluate"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # key=value overrides may come after options (argparse stops collecting positionals at an option)
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides = list(args.overrides) + extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except SoupsError as err:

@@ -7,6 +7,7 @@ Shapes: ``feats (B, T, 80)`` float32, CMVN-normalised, zero-padded; ``feat_lens 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -28,6 +29,7 @@ class Batch:
     asr_tokens: list[list[int]] = field(default_factory=list)
     st_tokens: list[list[int]] = field(default_factory=list)
     genders: list[str | None] = field(default_factory=list)
+    ssl: Any = None                      # the model's prepared self-supervised batch (targets, masks), if any
 
     def __len__(self) -> int:
         return len(self.cut_ids)
@@ -42,9 +44,10 @@ class Batch:
         lens = self.feat_lens[idx]
         t_max = int(lens.max()) if len(index) else 0
         pick = lambda xs: [xs[i] for i in index] if xs else []  # noqa: E731
+        ssl = self.ssl.index_select(idx) if self.ssl is not None else None
         return Batch(self.stream, self.feats[idx, :t_max], lens, pick(self.cut_ids), pick(self.langs),
                      pick(self.texts), pick(self.translations), pick(self.asr_tokens), pick(self.st_tokens),
-                     pick(self.genders))
+                     pick(self.genders), ssl)
 
 
 def load_cut_features(cut, extractor=None):

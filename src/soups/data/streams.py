@@ -127,7 +127,7 @@ class Stream:
         """``cfg.num_buckets``, reduced for small streams so that buckets hold >= 4 full batches (fewer
         partial batches: objectives keep near-equal batch sizes)."""
         per_batch = self.cfg.max_cuts or 16
-        return max(1, min(self.cfg.num_buckets, self.num_cuts // (4 * per_batch)))
+        return max(2, min(self.cfg.num_buckets, self.num_cuts // (4 * per_batch)))  # lhotse needs >= 2
 
     def _next_cuts(self):
         if self._iter is None:

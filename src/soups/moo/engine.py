@@ -122,12 +122,15 @@ class GradientEngine:
         disjoint, so the gradient of l_m^s alone is S × (those rows of the tap gradient)."""
         if terms.sample_rows is None or terms.num_samples == 1:
             return [tap_grads[m]]
+        all_rows = torch.cat(terms.sample_rows[m])
+        # a row shared by k samples (a 1-utterance batch used as both) carries 1/S of each of their gradients
+        scale = terms.num_samples / torch.bincount(all_rows).clamp(min=1)
         out = []
         for rows in terms.sample_rows[m]:
             cots = []
             for g in tap_grads[m]:
                 c = torch.zeros_like(g)
-                c[rows] = g[rows] * terms.num_samples
+                c[rows] = g[rows] * scale[rows].to(g).view(-1, *([1] * (g.dim() - 1)))
                 cots.append(c)
             out.append(cots)
         return out
@@ -186,17 +189,17 @@ class GradientEngine:
             self.selector.select({name: self._gram(bs) for name, bs in blocks.items()})
             log["layer_scores"] = dict(self.selector.scores)
         selected = [n for n in self.layer_groups if n in self.selector.selected]
-        static_w = self.static.static_weights(epoch, step)
-        self._shared_backward(terms, tap_grads, static_w)  # every layer gets the static update first
         if selected and blocks is None:  # exact per-objective gradients of the selected layers only
             groups = {n: self.layer_groups[n] for n in selected}
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, [p for ps in groups.values() for p in ps]),
                                         groups)
-        for name in selected:
+        static_w = self.static.static_weights(epoch, step)
+        self._shared_backward(terms, tap_grads, static_w)  # every layer gets the static update …
+        for name in selected:                               # … replaced by the dynamic one where conflicting
             if update or name not in self.last_layer_weights:
                 self.last_layer_weights[name] = self.selector.weights_for(name, self._gram(blocks[name]), epoch, step)
             for p in self.layer_groups[name]:
-                p.grad = None  # a conflicting layer's static update is replaced by its dynamic one
+                p.grad = None
             self._assign(self.layer_groups[name], self._combine(blocks[name], self.last_layer_weights[name]))
         log.update(weights=static_w, selected=selected)
         return log

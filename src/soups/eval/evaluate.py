@@ -1,0 +1,139 @@
+"""Decode and score a multi-task model on a split: WER per language (CER for Chinese), BLEU per X→En pair
+(sacrebleu, signature kept), gender accuracy; hypothesis and reference files with one utterance per line in
+the same order.
+
+Result format (``soups eval EXP --json``)::
+
+    {"objectives": {name: {"task", "language", "metric", "value", "hyp", "ref", "utterances"}},
+     "average": {"wer": …, "bleu": …}, "split": "test", "signature": {"bleu": "nrefs:1|…"}}
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from soups.data.batch import collate
+from soups.data.manifests import load_cuts
+from soups.data.streams import feature_manifest
+from soups.data.text import normalize_asr
+from soups.data.tokenizer import BOS, EOS
+from soups.eval.ctc_decode import ctc_greedy, ctc_prefix_beam_search
+from soups.eval.metrics import score_task
+from soups.model import beam_search, greedy_decode
+from soups.objectives import CTCObjective, DecoderObjective, GenderObjective, GENDER_LABELS
+
+GENDERS = {v: k for k, v in GENDER_LABELS.items()}
+
+
+@dataclass
+class DecodeOptions:
+    ctc_beam: int = 1                # 1 = greedy
+    decoder_beam: int = 4            # 1 = greedy
+    max_len_ratio: float = 1.5       # decoder: max tokens = ratio × encoder frames (at most 200)
+    batch_cuts: int = 32
+
+
+def _batches(cuts: list, size: int):
+    order = sorted(range(len(cuts)), key=lambda i: cuts[i].duration)  # similar lengths, less padding
+    for i in range(0, len(order), size):
+        yield order[i:i + size]
+
+
+def decode_objective(obj, view, opts: DecodeOptions, tokenizers: dict) -> list[str]:
+    """Hypotheses of one objective for one batch of encoder outputs."""
+    if isinstance(obj, GenderObjective):
+        return [GENDERS[int(i)] for i in obj.head(view.out, view.mask).argmax(-1)]
+    tok = tokenizers[f"asr_{obj.lang}"] if obj.task == "asr" else tokenizers["st"]
+    if isinstance(obj, CTCObjective):
+        log_probs = obj.head(view.out).cpu()
+        if opts.ctc_beam > 1:
+            ids = ctc_prefix_beam_search(log_probs, view.lengths.cpu(), beam=opts.ctc_beam)
+        else:
+            ids = ctc_greedy(log_probs, view.lengths.cpu())
+    else:
+        max_len = min(200, max(8, int(opts.max_len_ratio * int(view.lengths.max()))))
+        if opts.decoder_beam > 1:
+            ids = beam_search(obj.head, view.out, view.mask, BOS, EOS, beam=opts.decoder_beam, max_len=max_len)
+        else:
+            ids = greedy_decode(obj.head, view.out, view.mask, BOS, EOS, max_len)
+    return [tok.decode(seq) for seq in ids]
+
+
+def reference(obj, sup) -> str:
+    if obj.task == "asr":
+        return normalize_asr(sup.text or "", sup.language)
+    if obj.task == "st":
+        return (sup.custom or {}).get("translation", "")
+    return sup.gender or ""
+
+
+@torch.no_grad()
+def evaluate(model, data_dir: str, tokenizers: dict, cmvn, split: str = "test", opts: DecodeOptions | None = None,
+             out_dir: Path | None = None, max_utterances: int | None = None, device="cpu",
+             autocast=None) -> dict:
+    """Decode every supervised objective on ``split`` and score it (see the module docstring)."""
+    opts = opts or DecodeOptions()
+    model.eval()
+    per_stream: dict[str, list] = {}
+    for obj in model.objectives.values():
+        if isinstance(obj, (CTCObjective, DecoderObjective, GenderObjective)):
+            per_stream.setdefault(obj.stream, []).append(obj)
+    results, t0 = {}, time.time()
+    for stream, objs in per_stream.items():
+        cuts = list(load_cuts(feature_manifest(data_dir, stream, split)))
+        if max_utterances:
+            cuts = cuts[:max_utterances]
+        hyps = {o.name: [None] * len(cuts) for o in objs}
+        for idx in _batches(cuts, opts.batch_cuts):
+            batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device)
+            with autocast() if autocast else torch.autocast("cpu", enabled=False):
+                views = model.encode({stream: batch})
+            for obj in objs:
+                for i, text in zip(idx, decode_objective(obj, views[stream].tap(), opts, tokenizers)):
+                    hyps[obj.name][i] = text
+        for obj in objs:
+            refs = [reference(obj, c.supervisions[0]) for c in cuts]
+            results[obj.name] = _score(obj, refs, hyps[obj.name], out_dir, split)
+    return summarize(results, split, time.time() - t0)
+
+
+def _score(obj, refs: list[str], hyps: list[str], out_dir: Path | None, split: str) -> dict:
+    if isinstance(obj, GenderObjective):
+        value = 100.0 * sum(r == h for r, h in zip(refs, hyps) if r) / max(1, sum(1 for r in refs if r))
+        entry = {"task": obj.task, "language": obj.lang, "metric": "accuracy", "value": value}
+    else:
+        entry = {"task": obj.task, "language": obj.lang, **score_task(obj.task, obj.lang, refs, hyps)}
+    entry["utterances"] = len(refs)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for kind, lines in (("hyp", hyps), ("ref", refs)):
+            path = out_dir / f"{obj.name}.{kind}.txt"
+            path.write_text("".join(" ".join(line.split()) + "\n" for line in lines), encoding="utf-8")
+            entry[kind] = str(path)
+    return entry
+
+
+def summarize(results: dict, split: str, seconds: float) -> dict:
+    """The result dict with averages: WER over ASR objectives (CER counted for zh), BLEU over X→En."""
+    asr = [r["value"] for r in results.values() if r["metric"] in ("wer", "cer")]
+    st = [r["value"] for r in results.values() if r["metric"] == "bleu"]
+    average = {}
+    if asr:
+        average["wer"] = sum(asr) / len(asr)
+    if st:
+        average["bleu"] = sum(st) / len(st)
+    signature = next((r["signature"] for r in results.values() if "signature" in r), None)
+    out = {"split": split, "objectives": results, "average": average, "decode_seconds": round(seconds, 2)}
+    if signature:
+        out["signature"] = {"bleu": signature}
+    return out
+
+
+def selection_score(results: dict) -> float:
+    """One number to pick the best checkpoint (lower is better): average WER minus average BLEU."""
+    avg = results["average"]
+    return avg.get("wer", 0.0) - avg.get("bleu", 0.0)

@@ -1,0 +1,73 @@
+"""Load a trained experiment (config, tokenizers, CMVN, a checkpoint) and evaluate it.
+
+Everything comes from the experiment directory; checkpoints load with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from soups.data.features import GlobalCMVN
+from soups.data.tokenizer import load_tokenizers
+from soups.errors import CheckpointError
+from soups.eval.evaluate import DecodeOptions, evaluate
+from soups.train.build import build_model
+from soups.train.checkpoint import average_checkpoints, load_checkpoint
+from soups.train.config import load_config
+
+
+def checkpoint_path(exp: Path, which: str) -> Path:
+    ckpt_dir = exp / "checkpoints"
+    if which in ("best", "latest"):
+        best, ckpts = ckpt_dir / "best.pt", sorted(ckpt_dir.glob("ckpt-*.pt"))
+        if which == "best" and best.is_file():
+            return best
+        if ckpts:
+            return ckpts[-1]
+        raise CheckpointError(f"{ckpt_dir}: no checkpoint found (train first: soups train … --out {exp})")
+    if which == "averaged":
+        path = ckpt_dir / "averaged.pt"
+        if not path.is_file():
+            raise CheckpointError(f"{path} not found (run: soups average {exp} --last N)")
+        return path
+    path = Path(which)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} not found")
+    return path
+
+
+def load_experiment(exp: str | Path, which: str = "best", device: str | torch.device = "cpu"):
+    """``(cfg, model, tokenizers, cmvn)`` of an experiment, the model in eval mode on ``device``."""
+    exp = Path(exp)
+    if not (exp / "config.yaml").is_file():
+        raise CheckpointError(f"{exp} is not an experiment directory (no config.yaml)")
+    cfg = load_config(exp / "config.yaml")
+    tokenizers = load_tokenizers(exp / "tokenizers.json")
+    cmvn = GlobalCMVN.load(exp / "cmvn.json")
+    model = build_model(cfg, tokenizers)
+    state = load_checkpoint(checkpoint_path(exp, which), map_location="cpu")
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError) as err:
+        raise CheckpointError(f"checkpoint does not match the experiment's model: {err}") from None
+    return cfg, model.to(device).eval(), tokenizers, cmvn
+
+
+def evaluate_experiment(exp: str | Path, split: str = "test", which: str = "best", data_dir: str | None = None,
+                        ctc_beam: int | None = None, decoder_beam: int | None = None,
+                        max_utterances: int | None = None) -> dict:
+    exp = Path(exp)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    cfg, model, tokenizers, cmvn = load_experiment(exp, which, device)
+    opts = DecodeOptions(ctc_beam if ctc_beam is not None else cfg.eval.ctc_beam,
+                         decoder_beam if decoder_beam is not None else cfg.eval.decoder_beam,
+                         cfg.eval.max_len_ratio, cfg.eval.batch_cuts)
+    out_dir = exp / "eval" / split
+    results = evaluate(model, data_dir or cfg.data.dir, tokenizers, cmvn, split, opts, out_dir, max_utterances,
+                       device)
+    results.update(checkpoint=which, out_dir=str(out_dir))
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    return results

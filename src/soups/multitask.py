@@ -1,0 +1,110 @@
+"""The multi-task model: one shared Conformer encoder and one objective (with its head) per task.
+
+``encode`` runs the encoder once over the batches of every stream (concatenated and padded, or per stream)
+and hands each stream its rows as an :class:`~soups.objectives.EncView`. ``objective_terms`` computes every
+objective's loss — on two batch halves when MoDo's double sampling is on — and returns the
+:class:`~soups.moo.engine.StepTerms` the gradient engine needs: each objective reads the encoder through its
+own slice of the output (a *tap*), so per-objective gradients can be taken at the taps.
+
+Shapes: stream batches ``feats (B_s, T_s, 80)``; the joint forward sees ``(Σ B_s, max T_s, 80)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from soups.data.batch import Batch
+from soups.model import ConformerEncoder
+from soups.moo.engine import StepTerms
+from soups.objectives import EncView, LossOutput, Objective
+
+
+def _pad_cat(tensors: list[torch.Tensor]) -> torch.Tensor:
+    t_max = max(x.shape[1] for x in tensors)
+    return torch.cat([nn.functional.pad(x, (0, 0, 0, t_max - x.shape[1])) for x in tensors])
+
+
+class MultiTaskModel(nn.Module):
+    def __init__(self, encoder: ConformerEncoder, objectives: list[Objective]):
+        super().__init__()
+        self.encoder = encoder
+        self.objectives = nn.ModuleDict({o.name: o for o in objectives})
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.objectives.keys())
+
+    def streams(self) -> list[str]:
+        """Stream names in a fixed order (first appearance among objectives)."""
+        return list(dict.fromkeys(o.stream for o in self.objectives.values()))
+
+    def layer_groups(self) -> dict[str, list[nn.Parameter]]:
+        return self.encoder.layer_groups()
+
+    def encode(self, batches: dict[str, Batch], joint: bool = True) -> dict[str, EncView]:
+        """Encoder outputs per stream. ``joint``: one forward over all streams' utterances."""
+        names = [s for s in self.streams() if s in batches]
+        if not joint:
+            return {s: self._view(self.encoder(batches[s].feats, batches[s].feat_lens), slice(None)) for s in names}
+        feats = _pad_cat([batches[s].feats for s in names])
+        lens = torch.cat([batches[s].feat_lens for s in names])
+        enc = self.encoder(feats, lens)
+        views, start = {}, 0
+        for s in names:
+            n = len(batches[s])
+            views[s] = self._view(enc, slice(start, start + n))
+            start += n
+        return views
+
+    @staticmethod
+    def _view(enc, rows: slice) -> "_StreamRows":
+        return _StreamRows(enc, rows)
+
+    def objective_terms(self, views: dict, batches: dict[str, Batch], halves: bool
+                        ) -> tuple[StepTerms, dict[str, LossOutput]]:
+        """Every objective's loss(es), taps and head parameters; plus the full outputs for logging."""
+        losses, taps, rows, heads, outputs = [], [], [], [], {}
+        for name, obj in self.objectives.items():
+            view = views[obj.stream].tap()  # this objective's own slice of the encoder output
+            batch = batches[obj.stream]
+            if halves and len(batch) >= 2:
+                half = (len(batch) + 1) // 2
+                parts = [torch.arange(0, half), torch.arange(half, len(batch))]
+                outs = [obj(view.select(r.to(view.out.device)), batch.select(r.tolist())) for r in parts]
+            elif halves:  # a 1-utterance batch is both samples (the engine splits its gradient accordingly)
+                parts = [torch.arange(1), torch.arange(1)]
+                outs = [obj(view, batch)] * 2
+            else:
+                parts, outs = [torch.arange(len(batch))], [obj(view, batch)]
+            losses.append([o.loss for o in outs])
+            taps.append([view.out, *view.intermediate.values()])
+            rows.append([p.to(view.out.device) for p in parts])
+            heads.append([p for p in obj.parameters() if p.requires_grad])
+            outputs[name] = _merge(outs)
+        return StepTerms(losses, taps, rows if halves else None, heads), outputs
+
+
+class _StreamRows:
+    """A stream's rows of the encoder output; ``tap()`` makes an objective's own slice (a distinct
+    autograd node, so gradients w.r.t. it belong to that objective alone)."""
+
+    def __init__(self, enc, rows: slice):
+        self.enc, self.rows = enc, rows
+
+    def tap(self) -> EncView:
+        lengths = self.enc.lengths[self.rows]
+        t = int(lengths.max()) if len(lengths) else 0
+        cut = lambda x: x[self.rows, :t]  # noqa: E731
+        return EncView(cut(self.enc.out), cut(self.enc.mask), lengths,
+                       {k: cut(v) for k, v in (self.enc.intermediate or {}).items()})
+
+
+def _merge(outs: list[LossOutput]) -> LossOutput:
+    """One LossOutput for logging from the per-sample ones (mean loss and metrics, summed counts)."""
+    if len(outs) == 1:
+        return outs[0]
+    keys = set.intersection(*(set(o.metrics) for o in outs))
+    metrics = {k: sum(o.metrics[k] for o in outs) / len(outs) for k in keys}
+    return LossOutput(sum(o.loss for o in outs) / len(outs), metrics, sum(o.skipped for o in outs),
+                      sum(o.items for o in outs))

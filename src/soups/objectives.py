@@ -1,0 +1,158 @@
+"""Objectives as data: name, task, language, stream, head, static weight, and a loss -> (loss, metrics).
+
+An objective sees only the encoder rows of its stream (:class:`EncView`) and the stream's batch. Objectives of
+one language share a stream (one batch, one encoder pass: ASR and translation of the same utterances); the
+self-supervised objective has its own stream. Every loss is a mean over utterances of per-utterance losses
+(CTC: normalised by target length; decoder: token mean; SSL: frame mean), so batch halves (MoDo's two
+samples) are just row subsets. Items with a non-finite or infeasible loss are dropped from the mean and
+counted in ``LossOutput.skipped``.
+
+>>> obj = build_objective(ObjectiveConfig("asr_fr", "asr", lang="fr"), d_model=144, vocab_size=256)  # doctest: +SKIP
+>>> out = obj(view, batch)     # LossOutput(loss=tensor(…), metrics={…}, skipped=0, items=16)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from soups.data.batch import Batch
+from soups.data.tokenizer import BOS, EOS, PAD
+from soups.model import ClassificationHead, CTCHead, TransformerDecoderHead, build_ssl, make_decoder_io
+from soups.train.config import ObjectiveConfig
+
+GENDER_LABELS = {"m": 0, "f": 1}
+
+
+@dataclass
+class EncView:
+    """Encoder output rows of one stream: ``out (B, T, D)``, ``mask (B, T)``, ``lengths (B,)`` and the
+    intermediate block outputs used by intermediate CTC (``{block index: (B, T, D)}``)."""
+
+    out: Tensor
+    mask: Tensor
+    lengths: Tensor
+    intermediate: dict[int, Tensor]
+
+    def select(self, rows: Tensor) -> "EncView":
+        """Rows ``rows`` (e.g. one batch half); the time axis is kept (it matches the batch's SSL masks)."""
+        pick = lambda x: x.index_select(0, rows)  # noqa: E731
+        return EncView(pick(self.out), pick(self.mask), self.lengths[rows],
+                       {k: pick(v) for k, v in self.intermediate.items()})
+
+
+@dataclass
+class LossOutput:
+    loss: Tensor           # scalar, finite (a graph-connected zero when nothing was valid)
+    metrics: dict[str, float]
+    skipped: int = 0       # items dropped (infeasible CTC target, non-finite loss, unknown label)
+    items: int = 0
+
+
+def pad_tokens(seqs: list[list[int]], device) -> tuple[Tensor, Tensor]:
+    """Token lists -> ``(B, S)`` padded with PAD, lengths ``(B,)``."""
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    out = torch.full((len(seqs), max(1, int(lengths.max()) if len(seqs) else 1)), PAD, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
+    return out.to(device), lengths.to(device)
+
+
+def masked_mean(per_item: Tensor, keep: Tensor, anchor: Tensor) -> Tensor:
+    """Mean of ``per_item`` over ``keep``; a zero connected to ``anchor``'s graph when nothing is kept."""
+    if bool(keep.any()):
+        return per_item[keep].mean()
+    return anchor.sum() * 0.0
+
+
+class Objective(nn.Module):
+    """Base class; subclasses implement ``forward(view, batch) -> LossOutput``."""
+
+    def __init__(self, cfg: ObjectiveConfig, head: nn.Module):
+        super().__init__()
+        self.cfg, self.head = cfg, head
+
+    name = property(lambda self: self.cfg.name)
+    task = property(lambda self: self.cfg.task)
+    lang = property(lambda self: self.cfg.lang)
+    stream = property(lambda self: self.cfg.stream)
+
+    def targets(self, batch: Batch) -> list[list[int]]:
+        return batch.asr_tokens if self.task == "asr" else batch.st_tokens
+
+
+class CTCObjective(Objective):
+    """ASR (or CTC translation): CTC on the encoder output, optionally plus intermediate CTC
+    (the same head on intermediate blocks, weight ``inter_ctc_weight``; Lee & Watanabe 2021)."""
+
+    def forward(self, view: EncView, batch: Batch) -> LossOutput:
+        targets, target_lens = pad_tokens(self.targets(batch), view.out.device)
+        main = self.head.loss(view.out, view.lengths, targets, target_lens)
+        keep = main.feasible & main.finite & (target_lens > 0)
+        norm = target_lens.clamp(min=1).to(main.losses)
+        loss = masked_mean(main.losses / norm, keep, view.out)
+        w = self.cfg.inter_ctc_weight
+        if w > 0 and view.intermediate:
+            inter = [self.head.loss(h, view.lengths, targets, target_lens).losses / norm
+                     for h in view.intermediate.values()]
+            inter_loss = masked_mean(torch.stack(inter).mean(0), keep, view.out)
+            metrics = {"ctc": float(loss.detach()), "inter_ctc": float(inter_loss.detach())}
+            loss = (1 - w) * loss + w * inter_loss
+        else:
+            metrics = {}
+        metrics["loss"] = float(loss.detach())
+        return LossOutput(loss, metrics, skipped=int((~keep).sum()), items=len(keep))
+
+
+class DecoderObjective(Objective):
+    """Translation with an attention decoder: label-smoothed cross-entropy, teacher forcing."""
+
+    def forward(self, view: EncView, batch: Batch) -> LossOutput:
+        targets, target_lens = pad_tokens(self.targets(batch), view.out.device)
+        tokens_in, tokens_out, lengths = make_decoder_io(targets, target_lens, BOS, EOS, PAD)
+        per_utt = self.head.loss(view.out, view.mask, tokens_in, tokens_out, lengths, reduction="none")
+        keep = torch.isfinite(per_utt) & (target_lens > 0)
+        loss = masked_mean(per_utt, keep, view.out)
+        return LossOutput(loss, {"loss": float(loss.detach())}, skipped=int((~keep).sum()), items=len(keep))
+
+
+class SSLObjectiveAdapter(Objective):
+    """The self-supervised objective (BEST-RQ or CPC); its batch carries the prepared ``SSLBatch``.
+    ``generator`` (set by the trainer) drives its sampling (CPC negatives) reproducibly."""
+
+    generator: torch.Generator | None = None
+
+    def forward(self, view: EncView, batch: Batch) -> LossOutput:
+        loss, metrics = self.head.loss(view.out, view.mask, batch.ssl, self.generator)
+        if not torch.isfinite(loss):
+            return LossOutput(view.out.sum() * 0.0, {"loss": float("nan")}, skipped=len(batch), items=len(batch))
+        return LossOutput(loss, metrics, items=len(batch))
+
+
+class GenderObjective(Objective):
+    """Utterance-level gender classification (cross-entropy); unlabeled utterances are skipped."""
+
+    def forward(self, view: EncView, batch: Batch) -> LossOutput:
+        labels = torch.tensor([GENDER_LABELS.get(g or "", -1) for g in batch.genders], device=view.out.device)
+        keep = labels >= 0
+        per_utt = self.head.loss(view.out, view.mask, labels.clamp(min=0))
+        loss = masked_mean(per_utt, keep & torch.isfinite(per_utt), view.out)
+        logits = self.head(view.out, view.mask).detach()
+        acc = float((logits.argmax(-1) == labels)[keep].float().mean()) if bool(keep.any()) else 0.0
+        return LossOutput(loss, {"loss": float(loss.detach()), "accuracy": acc},
+                          skipped=int((~keep).sum()), items=len(keep))
+
+
+def build_objective(cfg: ObjectiveConfig, d_model: int, vocab_size: int | None = None,
+                    decoder: dict | None = None, ssl: dict | None = None) -> Objective:
+    """The objective with a freshly initialised head."""
+    if cfg.task == "ssl":
+        return SSLObjectiveAdapter(cfg, build_ssl(cfg.head, d_model, **(ssl or {})))
+    if cfg.task == "gender":
+        return GenderObjective(cfg, ClassificationHead(d_model, len(GENDER_LABELS)))
+    if cfg.head == "ctc":
+        return CTCObjective(cfg, CTCHead(d_model, vocab_size))
+    head = TransformerDecoderHead(d_model, vocab_size, pad_id=PAD, bos_id=BOS, eos_id=EOS, **(decoder or {}))
+    return DecoderObjective(cfg, head)

@@ -1,0 +1,200 @@
+"""Build an experiment from its config: tokenizers and CMVN (trained on train splits, saved in the experiment
+directory), the multi-task model, one batch stream per objective group, the optimizer, the LR schedule and
+the gradient engine. Functions with fixed roles, as in icefall recipes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from pathlib import Path
+
+import torch
+
+from soups.data.batch import collate
+from soups.data.features import CMVNAccumulator, GlobalCMVN, ctc_frames_needed, frames_after_subsampling
+from soups.data.manifests import load_cuts
+from soups.data.skips import SkipLog
+from soups.data.streams import Stream, StreamConfig, feature_manifest
+from soups.data.text import normalize_asr
+from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
+from soups.errors import ConfigError
+from soups.model import ConformerEncoder, DecoderConfig, get_preset
+from soups.moo.engine import GradientEngine
+from soups.moo.hierarchy import Hierarchy, HierarchyConfig
+from soups.moo.layers import LayerSelector
+from soups.multitask import MultiTaskModel
+from soups.objectives import build_objective
+from soups.train.config import ExperimentConfig
+
+log = logging.getLogger(__name__)
+TOKENIZERS_FILE, CMVN_FILE = "tokenizers.json", "cmvn.json"
+
+
+def stream_langs(cfg: ExperimentConfig) -> dict[str, list[str]]:
+    """``{stream: languages}``: one stream per supervised language, plus the SSL stream (pooled)."""
+    out = {lang: [lang] for lang in cfg.supervised_langs}
+    for o in cfg.objectives:
+        if o.task == "ssl":
+            out["ssl"] = list(o.langs or cfg.supervised_langs)
+    return out
+
+
+def _texts(cfg: ExperimentConfig, lang: str, field: str) -> list[str]:
+    cuts = load_cuts(feature_manifest(cfg.data.dir, lang, cfg.data.train_split))
+    sups = (c.supervisions[0] for c in cuts)
+    if field == "asr":
+        return [normalize_asr(s.text or "", lang) for s in sups]
+    return [(s.custom or {}).get("translation", "") for s in sups]
+
+
+def build_tokenizers(cfg: ExperimentConfig, exp_dir: Path) -> dict:
+    """``{"asr_<lang>": tok, "st": tok}``; trained on train splits once, then loaded from the experiment."""
+    path = exp_dir / TOKENIZERS_FILE
+    if path.is_file():
+        return load_tokenizers(path)
+    toks = {}
+    for lang in sorted({o.lang for o in cfg.objectives if o.task == "asr"}):
+        spec = cfg.tokenizers.asr_per_language.get(lang, cfg.tokenizers.asr)
+        toks[f"asr_{lang}"] = train_tokenizer(spec.kind, _texts(cfg, lang, "asr"), spec.vocab_size)
+    st_langs = sorted({o.lang for o in cfg.objectives if o.task == "st"})
+    if st_langs:
+        texts = [t for lang in st_langs for t in _texts(cfg, lang, "st")]
+        toks["st"] = train_tokenizer(cfg.tokenizers.st.kind, texts, cfg.tokenizers.st.vocab_size)
+    save_tokenizers(toks, path)
+    return toks
+
+
+def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -> GlobalCMVN:
+    """Global CMVN from the train split (first ``max_per_lang`` utterances of each language)."""
+    path = exp_dir / CMVN_FILE
+    if path.is_file():
+        return GlobalCMVN.load(path)
+    from soups.data.batch import load_cut_features
+
+    acc = CMVNAccumulator()
+    langs = sorted({lang for langs in stream_langs(cfg).values() for lang in langs})
+    for lang in langs:
+        for i, cut in enumerate(load_cuts(feature_manifest(cfg.data.dir, lang, cfg.data.train_split))):
+            if i >= max_per_lang:
+                break
+            acc.add(load_cut_features(cut).numpy())
+    cmvn = acc.finalize()
+    cmvn.save(path)
+    return cmvn
+
+
+def build_model(cfg: ExperimentConfig, tokenizers: dict) -> MultiTaskModel:
+    preset = get_preset(cfg.model.preset)
+    try:
+        enc_cfg = dataclasses.replace(preset.encoder, **cfg.model.encoder)
+        dec = dataclasses.asdict(dataclasses.replace(preset.decoder, **cfg.model.decoder))
+    except TypeError as err:
+        raise ConfigError("model.encoder / model.decoder", f"unknown option: {err}") from None
+    encoder = ConformerEncoder(enc_cfg)
+    objectives = []
+    for o in cfg.objectives:
+        vocab = None
+        if o.task == "asr":
+            vocab = tokenizers[f"asr_{o.lang}"].vocab_size
+        elif o.task == "st":
+            vocab = tokenizers["st"].vocab_size
+        objectives.append(build_objective(o, enc_cfg.d_model, vocab, dec, cfg.model.ssl))
+    return MultiTaskModel(encoder, objectives)
+
+
+def ctc_filter(cfg: ExperimentConfig, stream: str, tokenizers: dict):
+    """``cut -> None | skip reason`` for the stream's CTC objectives (targets must fit the frames)."""
+    ctc = [o for o in cfg.objectives if o.stream == stream and o.head == "ctc"]
+    if not ctc:
+        return None
+
+    def keep(cut):
+        sup = cut.supervisions[0]
+        frames = frames_after_subsampling(cut.num_frames if cut.has_features else round(cut.duration * 100))
+        for o in ctc:
+            text = normalize_asr(sup.text or "", sup.language) if o.task == "asr" else \
+                (sup.custom or {}).get("translation", "")
+            tok = tokenizers[f"asr_{sup.language}"] if o.task == "asr" else tokenizers["st"]
+            ids = tok.encode(text)
+            if not ids:
+                return "empty_transcript"
+            if ctc_frames_needed(ids) > frames:
+                return "too_short_for_ctc"
+        return None
+
+    return keep
+
+
+def build_streams(cfg: ExperimentConfig, tokenizers: dict, cmvn: GlobalCMVN, skips: SkipLog,
+                  rank: int = 0, world_size: int = 1) -> dict[str, Stream]:
+    asr_toks = {k[4:]: t for k, t in tokenizers.items() if k.startswith("asr_")}
+    st_tok = tokenizers.get("st")
+    streams = {}
+    for i, (name, langs) in enumerate(stream_langs(cfg).items()):
+        sc = StreamConfig(name, tuple(langs), cfg.data.train_split,
+                          {k: v for k, v in cfg.data.subset_fraction.items() if k in langs},
+                          {k: v for k, v in cfg.data.upsample.items() if k in langs},
+                          cfg.data.batch_cuts, cfg.data.max_duration, cfg.data.num_buckets, True,
+                          cfg.train.seed * 1000 + i)
+        collate_fn = lambda s, cuts: collate(s, cuts, cmvn, asr_toks, st_tok)  # noqa: E731
+        streams[name] = Stream(sc, cfg.data.dir, collate_fn, ctc_filter(cfg, name, tokenizers), skips,
+                               rank, world_size)
+    return streams
+
+
+def steps_per_epoch(cfg: ExperimentConfig, streams: dict[str, Stream]) -> int:
+    """Configured, or batches in one pass over the largest stream."""
+    if cfg.train.steps_per_epoch:
+        return cfg.train.steps_per_epoch
+    return max(1, max(math.ceil(s.num_cuts / cfg.data.batch_cuts) for s in streams.values()))
+
+
+def build_optimizer(cfg: ExperimentConfig, model: MultiTaskModel) -> torch.optim.Optimizer:
+    """AdamW with the backbone at α and the heads at β (METHOD.md)."""
+    t = cfg.train
+    groups = [{"params": list(model.encoder.parameters()), "lr": t.lr_backbone, "name": "backbone"},
+              {"params": [p for p in model.objectives.parameters() if p.requires_grad], "lr": t.lr_heads,
+               "name": "heads"}]
+    return torch.optim.AdamW(groups, betas=tuple(t.betas), weight_decay=t.weight_decay)
+
+
+def lr_factor(cfg: ExperimentConfig, step: int) -> float:
+    """Warm-up then cosine / noam / linear decay / constant, as a factor of the base LR."""
+    t = cfg.train
+    warm = max(1, t.warmup_steps)
+    if step < warm:
+        return (step + 1) / warm
+    if t.schedule == "constant":
+        return 1.0
+    if t.schedule == "noam":
+        return math.sqrt(warm / (step + 1))
+    progress = min(1.0, (step - warm) / max(1, t.max_steps - warm))
+    if t.schedule == "linear":
+        return t.min_lr_ratio + (1 - t.min_lr_ratio) * (1 - progress)
+    return t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def build_engine(cfg: ExperimentConfig, model: MultiTaskModel) -> GradientEngine:
+    names = model.names
+    ssl = [o.name for o in cfg.objectives if o.task == "ssl"]
+    tags = {o.name: {"task": o.task, "lang": o.lang or ""} for o in cfg.objectives}
+    hcfg = HierarchyConfig.from_dict(cfg.moo.hierarchy, key="moo.hierarchy")
+    hierarchy = Hierarchy(hcfg, names, ssl=ssl, tags=tags, key="moo.hierarchy")
+    selector = None
+    if cfg.moo.mode == "layers":
+        lc = cfg.moo.layers
+        selector = LayerSelector(hierarchy, lc.rule, lc.threshold, key="moo.layers")
+    return GradientEngine(cfg.moo.mode, hierarchy, model.layer_groups(), selector, cfg.moo.layers.refresh_every,
+                          cfg.moo.update_every)
+
+
+def static_weights(cfg: ExperimentConfig, engine: GradientEngine, epoch: int, step: int) -> torch.Tensor:
+    """Linear mode: each objective's configured weight times its level's penalty scale (plain sum in a level)."""
+    scales = engine.hierarchy.level_scales(epoch, step)
+    w = torch.zeros(len(cfg.objectives), dtype=torch.float64)
+    for p, idx in enumerate(engine.hierarchy.index):
+        for m in idx:
+            w[m] = scales[p] * cfg.objectives[m].weight
+    return w

@@ -1,0 +1,216 @@
+"""The experiment config: one YAML file builds data streams, tokenizers, model, objectives, MOO and training.
+
+Load with overrides (``dotted.key=value``, values parsed as YAML)::
+
+    cfg = load_config("configs/demo.yaml", ["train.max_steps=100", "moo.mode=fast"])
+
+Every unknown key or bad value raises :class:`~soups.errors.ConfigError` naming the dotted key (and the
+valid choices). The resolved config is saved in the experiment directory (``config.yaml``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from soups.config_schema import apply_overrides, build, to_dict
+from soups.errors import ConfigError
+
+TASKS = ("asr", "st", "ssl", "gender")
+HEADS = {"asr": ("ctc",), "st": ("decoder", "ctc"), "ssl": ("bestrq", "cpc"), "gender": ("classifier",)}
+
+
+@dataclass
+class SpecAugmentConfig:
+    enabled: bool = True
+    freq_masks: int = 2
+    freq_width: int = 27
+    time_masks: int = 10
+    time_width_ratio: float = 0.05
+
+
+@dataclass
+class DataConfig:
+    dir: str = "data/synthetic-small"          # a prepared data directory (soups prepare …)
+    batch_cuts: int = 16                       # utterances per objective batch (equal for all objectives)
+    max_duration: float | None = None          # optional seconds cap per batch
+    num_buckets: int = 8
+    subset_fraction: dict[str, float] = field(default_factory=dict)  # e.g. {en: 0.5} (paper: top 50 % of En)
+    upsample: dict[str, int] = field(default_factory=dict)           # e.g. {ca: 4, es: 4, fr: 2, de: 2}
+    specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+    dev_utterances: int = 100                  # per language, for periodic dev evaluation
+    train_split: str = "train"
+    dev_split: str = "dev"
+
+
+@dataclass
+class TokenizerSpec:
+    kind: Literal["spm", "char"] = "spm"
+    vocab_size: int = 256
+
+
+@dataclass
+class TokenizersConfig:
+    asr: TokenizerSpec = field(default_factory=TokenizerSpec)                   # per ASR language
+    asr_per_language: dict[str, TokenizerSpec] = field(
+        default_factory=lambda: {"zh": TokenizerSpec("char", 5000)})           # overrides (paper: zh chars)
+    st: TokenizerSpec = field(default_factory=lambda: TokenizerSpec("spm", 256))  # English targets
+
+
+@dataclass
+class ObjectiveConfig:
+    name: str
+    task: Literal["asr", "st", "ssl", "gender"]
+    lang: str | None = None                    # asr/st/gender: the (source) language
+    langs: list[str] | None = None             # ssl: languages pooled in its stream (default: all supervised)
+    head: str | None = None                    # see HEADS; default: the first choice for the task
+    weight: float = 1.0                        # static weight (linear scalarization)
+    inter_ctc_weight: float = 0.0              # asr: intermediate-CTC share (needs model.intermediate_layers)
+
+    def validate(self, prefix: str) -> None:
+        self.head = self.head or HEADS[self.task][0]
+        if self.head not in HEADS[self.task]:
+            raise ConfigError(f"{prefix}.head", f"invalid head {self.head!r} for task {self.task}",
+                              choices=HEADS[self.task])
+        if self.task in ("asr", "st", "gender") and not self.lang:
+            raise ConfigError(f"{prefix}.lang", f"a {self.task} objective needs its language")
+        if self.task == "st" and self.lang == "en":
+            raise ConfigError(f"{prefix}.lang", "translation objectives are X -> English; 'en' is not a source")
+        if not 0 <= self.inter_ctc_weight < 1:
+            raise ConfigError(f"{prefix}.inter_ctc_weight", "must be in [0, 1)")
+
+    @property
+    def stream(self) -> str:
+        """Objectives of one language share a stream (one batch, one encoder pass); SSL has its own."""
+        return "ssl" if self.task == "ssl" else self.lang
+
+
+@dataclass
+class ModelConfig:
+    preset: str = "tiny"
+    encoder: dict[str, Any] = field(default_factory=dict)   # overrides of soups.model.EncoderConfig fields
+    decoder: dict[str, Any] = field(default_factory=dict)   # overrides of soups.model.DecoderConfig fields
+    ssl: dict[str, Any] = field(default_factory=dict)       # options of the SSL objective's config
+
+
+@dataclass
+class LayerSelectionConfig:
+    refresh_every: int = 50          # steps between full per-layer conflict probes
+    threshold: float = 0.0           # a layer conflicts when its cosine statistic is below this
+    rule: Literal["min", "mean"] = "min"
+
+
+@dataclass
+class MooConfig:
+    """How objective gradients are combined on the shared encoder.
+
+    ``mode``: ``linear`` (static weights, one backward: the baseline), ``faithful`` (exact per-objective
+    gradients of every shared parameter), ``layers`` (exact gradients only for conflicting layers, refreshed
+    every ``layers.refresh_every`` steps), ``fast`` (per-objective gradients at the encoder output only, then
+    one encoder backward). ``hierarchy`` is a :class:`soups.moo.HierarchyConfig` mapping (formulation
+    vs|vc|vm, levels, penalties, weighting and its options).
+    """
+
+    mode: Literal["linear", "faithful", "layers", "fast"] = "linear"
+    hierarchy: dict[str, Any] = field(default_factory=dict)
+    double_sampling: Literal["halves", "none"] = "halves"
+    update_every: int = 1            # recompute the weights every N steps (reuse them in between)
+    layers: LayerSelectionConfig = field(default_factory=LayerSelectionConfig)
+
+    def validate(self, prefix: str) -> None:
+        if self.update_every < 1:
+            raise ConfigError(f"{prefix}.update_every", "must be >= 1")
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    max_steps: int = 1000
+    steps_per_epoch: int | None = None   # None: batches in one pass over the largest stream
+    max_minutes: float | None = None     # optional wall-clock budget (stops early, cleanly)
+    lr_backbone: float = 2e-3            # α
+    lr_heads: float = 2e-3               # β
+    weight_decay: float = 1e-3
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.98])
+    warmup_steps: int = 200
+    schedule: Literal["cosine", "noam", "constant", "linear"] = "cosine"
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 5.0
+    log_every: int = 10
+    eval_every: int = 0                  # dev evaluation every N steps (0: only at the end)
+    checkpoint_every: int = 0            # 0: at dev evaluations and at the end
+    keep_last: int = 3
+    best_metric: str = "average"         # "average" (mean of WER-like minus BLEU-like) or an objective name
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    bf16: bool = True                    # autocast to bfloat16 on CUDA
+    threads: int | None = None           # torch intra-op threads on CPU (None: torch default)
+    encoder_forward: Literal["joint", "per_stream"] = "joint"
+
+
+@dataclass
+class EvalConfig:
+    ctc_beam: int = 1                    # 1 = greedy
+    decoder_beam: int = 4
+    max_len_ratio: float = 1.5           # decoder max length = ratio * encoder frames (capped)
+    batch_cuts: int = 32
+
+
+@dataclass
+class ExperimentConfig:
+    objectives: list[ObjectiveConfig]
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizers: TokenizersConfig = field(default_factory=TokenizersConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    moo: MooConfig = field(default_factory=MooConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def validate(self, prefix: str) -> None:
+        names = [o.name for o in self.objectives]
+        if not names:
+            raise ConfigError("objectives", "at least one objective is needed")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError("objectives", f"duplicate objective name(s) {dup}")
+        if sum(o.task == "ssl" for o in self.objectives) > 1:
+            raise ConfigError("objectives", "at most one self-supervised objective")
+
+    @property
+    def supervised_langs(self) -> list[str]:
+        return sorted({o.lang for o in self.objectives if o.task != "ssl" and o.lang})
+
+
+def load_config(path: str | Path | None, overrides: list[str] = (), data: dict | None = None) -> ExperimentConfig:
+    """Read YAML (or take ``data``), apply overrides, validate."""
+    if data is None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(str(path), "config file not found")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(str(path), f"not valid YAML: {err}") from None
+    data = apply_overrides(data, list(overrides))
+    return build(ExperimentConfig, data)
+
+
+def config_to_yaml(cfg: ExperimentConfig) -> str:
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True)
+
+
+def config_diff(a: ExperimentConfig, b: ExperimentConfig, ignore: tuple[str, ...] = ()) -> list[str]:
+    """Dotted keys whose values differ (``train.max_steps: 100 -> 200``), for refusing a changed resume."""
+    out: list[str] = []
+
+    def walk(x, y, key):
+        if isinstance(x, dict) and isinstance(y, dict):
+            for k in sorted(set(x) | set(y), key=str):
+                walk(x.get(k), y.get(k), f"{key}.{k}" if key else str(k))
+        elif x != y and not any(key == i or key.startswith(i + ".") for i in ignore):
+            out.append(f"{key}: {x!r} -> {y!r}")
+
+    walk(to_dict(a), to_dict(b), "")
+    return out

@@ -1,0 +1,168 @@
+"""``soups train CONFIG --out EXP [key=value …]``: the training loop, checkpoints, resume, dev evaluation.
+
+The experiment directory holds everything needed to evaluate or resume::
+
+    EXP/config.yaml         the resolved config (a resume with a different config is refused)
+    EXP/tokenizers.json     EXP/cmvn.json
+    EXP/checkpoints/        ckpt-<step>.pt (last N), best.pt, checkpoints.json
+    EXP/log.jsonl           EXP/tensorboard/        EXP/dev/ (dev hypotheses and references)
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from soups.data.skips import SkipLog
+from soups.data.specaugment import SpecAugment
+from soups.errors import ConfigError
+from soups.eval.evaluate import DecodeOptions, evaluate, selection_score
+from soups.train import build
+from soups.train.checkpoint import CheckpointManager, load_checkpoint, restore_rng_state, rng_state
+from soups.train.config import ExperimentConfig, config_diff, config_to_yaml, load_config
+from soups.train.logger import TrainLogger
+from soups.train.step import TrainContext, train_step
+
+log = logging.getLogger(__name__)
+# keys that may change when resuming (they do not change what the steps compute)
+RESUMABLE_CHANGES = ("train.max_minutes", "train.log_every", "train.eval_every", "train.checkpoint_every",
+                     "train.keep_last", "train.threads", "eval")
+
+
+def pick_device(cfg: ExperimentConfig) -> torch.device:
+    if cfg.train.device == "cuda" or (cfg.train.device == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ConfigError("train.device", "cuda requested but no GPU is available", choices=["auto", "cpu"])
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def check_experiment_dir(cfg: ExperimentConfig, exp_dir: Path, resume: bool) -> None:
+    """A new run needs an empty experiment; a resume needs the same config (differences are shown)."""
+    saved = exp_dir / "config.yaml"
+    if resume:
+        if not saved.is_file():
+            raise ConfigError("--resume", f"{exp_dir} holds no experiment to resume (no config.yaml)")
+        diff = config_diff(load_config(saved), cfg, ignore=RESUMABLE_CHANGES)
+        if diff:
+            raise ConfigError("--resume", "the config differs from the experiment's:\n  " + "\n  ".join(diff))
+    elif (exp_dir / "checkpoints").is_dir() and any((exp_dir / "checkpoints").glob("ckpt-*.pt")):
+        raise ConfigError("--out", f"{exp_dir} already holds a trained experiment; pass --resume to continue "
+                          "it or choose another --out")
+
+
+def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size: int = 1) -> TrainContext:
+    """Seed, then build tokenizers, CMVN, model, streams, optimizer, schedule and engine."""
+    seed = cfg.train.seed
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    device = pick_device(cfg)
+    tokenizers = build.build_tokenizers(cfg, exp_dir)
+    cmvn = build.build_cmvn(cfg, exp_dir)
+    model = build.build_model(cfg, tokenizers).to(device)
+    skips = SkipLog()
+    streams = build.build_streams(cfg, tokenizers, cmvn, skips, rank, world_size)
+    optimizer = build.build_optimizer(cfg, model)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: build.lr_factor(cfg, s))
+    sa = cfg.data.specaugment
+    specaug = SpecAugment(sa.freq_masks, sa.freq_width, sa.time_masks, sa.time_width_ratio) if sa.enabled else None
+    gen_aug, gen_ssl = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
+    for obj in model.objectives.values():
+        if obj.task == "ssl":
+            obj.generator = gen_ssl
+    return TrainContext(cfg, exp_dir, device, model, streams, build.build_engine(cfg, model), optimizer,
+                        scheduler, build.steps_per_epoch(cfg, streams), skips, specaug, gen_aug, gen_ssl,
+                        tokenizers=tokenizers, cmvn=cmvn)
+
+
+def checkpoint_state(ctx: TrainContext) -> dict:
+    return {"step": ctx.step, "model": ctx.model.state_dict(), "optimizer": ctx.optimizer.state_dict(),
+            "scheduler": ctx.scheduler.state_dict(), "engine": ctx.engine.state_dict(),
+            "streams": {k: s.state_dict() for k, s in ctx.streams.items()}, "rng": rng_state(),
+            "gen_aug": ctx.gen_aug.get_state(), "gen_ssl": ctx.gen_ssl.get_state(),
+            "skipped_steps": ctx.skipped_steps, "skipped_items": dict(ctx.skipped_items),
+            "config": config_to_yaml(ctx.cfg)}
+
+
+def restore(ctx: TrainContext, path: Path) -> None:
+    state = load_checkpoint(path)
+    ctx.model.load_state_dict(state["model"])
+    ctx.optimizer.load_state_dict(state["optimizer"])
+    ctx.scheduler.load_state_dict(state["scheduler"])
+    ctx.engine.load_state_dict(state["engine"])
+    for name, s in ctx.streams.items():
+        s.load_state_dict(state["streams"][name])
+    restore_rng_state(state["rng"])
+    ctx.gen_aug.set_state(state["gen_aug"])
+    ctx.gen_ssl.set_state(state["gen_ssl"])
+    ctx.step, ctx.skipped_steps = int(state["step"]), int(state["skipped_steps"])
+    ctx.skipped_items.update(state["skipped_items"])
+
+
+def dev_eval(ctx: TrainContext) -> dict:
+    cfg = ctx.cfg
+    opts = DecodeOptions(ctc_beam=1, decoder_beam=1, max_len_ratio=cfg.eval.max_len_ratio,
+                         batch_cuts=cfg.eval.batch_cuts)
+    return evaluate(ctx.model, cfg.data.dir, ctx.tokenizers, ctx.cmvn, cfg.data.dev_split, opts,
+                    ctx.exp_dir / "dev", cfg.data.dev_utterances, ctx.device, ctx.autocast)
+
+
+def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = False, stop_after: int | None = None,
+                 progress: bool = True, rank: int = 0, world_size: int = 1, setup=None) -> dict:
+    """Train until ``train.max_steps`` (or ``stop_after`` more steps, or ``train.max_minutes``)."""
+    exp_dir = Path(exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    check_experiment_dir(cfg, exp_dir, resume)
+    if rank == 0:
+        (exp_dir / "config.yaml").write_text(config_to_yaml(cfg))
+    ctx = make_context(cfg, exp_dir, rank, world_size)
+    if setup is not None:
+        setup(ctx)  # e.g. distributed gradient reduction
+    manager = CheckpointManager(exp_dir / "checkpoints", cfg.train.keep_last, "score", "min")
+    if resume and manager.latest() is not None:
+        restore(ctx, manager.latest())
+    logger = TrainLogger(exp_dir, cfg.train.max_steps, ctx.step, enabled=rank == 0, progress=progress)
+    t = cfg.train
+    last_target = t.max_steps if stop_after is None else min(t.max_steps, ctx.step + stop_after)
+    start, dev = time.time(), None
+    try:
+        while ctx.step < last_target:
+            rec = train_step(ctx)
+            if ctx.step % t.log_every == 0 or ctx.step == last_target:
+                logger.log(ctx.step, rec)
+            logger.progress(1, {k[5:]: v for k, v in rec.items() if k.startswith("loss/")})
+            out_of_time = t.max_minutes is not None and time.time() - start > 60 * t.max_minutes
+            at_eval = t.eval_every and ctx.step % t.eval_every == 0
+            at_ckpt = t.checkpoint_every and ctx.step % t.checkpoint_every == 0
+            if at_eval or at_ckpt or out_of_time or ctx.step == last_target:
+                dev = _checkpoint(ctx, manager, logger, evaluate_dev=bool(at_eval) or ctx.step == last_target
+                                  or out_of_time, rank=rank)
+            if out_of_time:
+                logger.write(f"stopping at step {ctx.step}: train.max_minutes={t.max_minutes} reached")
+                break
+    finally:
+        logger.close()
+    return {"step": ctx.step, "dev": dev, "skips": ctx.skips.to_dict(), "skipped_steps": ctx.skipped_steps,
+            "skipped_items": dict(ctx.skipped_items), "seconds": time.time() - start}
+
+
+def _checkpoint(ctx: TrainContext, manager: CheckpointManager, logger: TrainLogger, evaluate_dev: bool,
+                rank: int) -> dict | None:
+    dev = dev_eval(ctx) if evaluate_dev and rank == 0 else None
+    metrics = None
+    if dev is not None:
+        metrics = {"score": selection_score(dev)}
+        logger.log(ctx.step, {f"dev/{name}": r["value"] for name, r in dev["objectives"].items()}
+                   | {f"dev/average_{k}": v for k, v in dev["average"].items()})
+        logger.write(f"step {ctx.step}: dev " + ", ".join(f"{k} {v:.2f}" for k, v in dev["average"].items()))
+    if rank == 0:
+        manager.save(ctx.step, checkpoint_state(ctx), metrics)
+    return dev

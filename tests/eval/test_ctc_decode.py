@@ -1,0 +1,156 @@
+"""CTC greedy and prefix beam search against brute force over all alignments and F.ctc_loss."""
+
+from __future__ import annotations
+
+import doctest
+import itertools
+import math
+from collections import defaultdict
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from soups.eval import ctc_decode
+from soups.eval.ctc_decode import ctc_greedy, ctc_prefix_beam_search, ctc_prefix_beam_search_nbest
+
+torch.set_num_threads(1)
+
+
+def _collapse(path, blank=0):
+    out, prev = [], None
+    for s in path:
+        if s != blank and s != prev:
+            out.append(s)
+        prev = s
+    return tuple(out)
+
+
+def brute_force(lp: torch.Tensor) -> dict[tuple[int, ...], float]:
+    """Labelling -> probability, summing exp(log P(path)) over all V**T paths (tiny T, V only)."""
+    probs = lp.double().exp()
+    t, v = lp.shape
+    out: dict[tuple[int, ...], float] = defaultdict(float)
+    for path in itertools.product(range(v), repeat=t):
+        out[_collapse(path)] += math.prod(probs[i, s].item() for i, s in enumerate(path))
+    return dict(out)
+
+
+def _one_hot_log(ids, v, eps=1e-6):
+    return torch.eye(v)[torch.tensor(ids)].clamp_min(eps).log()
+
+
+def test_doctests():
+    assert doctest.testmod(ctc_decode).failed == 0
+
+
+def test_greedy_collapses_repeats_drops_blanks():
+    lp = _one_hot_log([[0, 1, 1, 0, 1, 2, 2, 0, 3, 3]], 5)
+    assert ctc_greedy(lp) == [[1, 1, 2, 3]]
+
+
+def test_repeated_label_needs_a_blank():
+    v = 4
+    assert ctc_prefix_beam_search(_one_hot_log([1, 1, 1], v)) == [[1]]
+    assert ctc_prefix_beam_search(_one_hot_log([1, 0, 1], v)) == [[1, 1]]
+    assert ctc_prefix_beam_search(_one_hot_log([1, 1, 0, 0, 1, 2], v)) == [[1, 1, 2]]
+    # "a a" cannot be emitted in 2 frames: it never appears in the n-best, whatever the beam.
+    lp = torch.full((2, 3), 1 / 3).log()
+    labels = [tuple(s) for s, _ in ctc_prefix_beam_search_nbest(lp, beam=50, topk=3, prune=None)[0]]
+    assert (1, 1) not in labels and (1, 2) in labels
+    assert len(labels) == len(brute_force(lp))  # every possible labelling, nothing impossible
+
+
+def test_peaked_distributions_agree_with_greedy():
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(6, 40, 30, generator=g) * 12  # one symbol dominates every frame
+    lp = logits.log_softmax(-1)
+    lengths = torch.tensor([40, 33, 1, 0, 17, 40])
+    assert ctc_prefix_beam_search(lp, lengths, beam=8) == ctc_greedy(lp, lengths)
+    assert ctc_prefix_beam_search(lp, lengths, beam=1) == ctc_greedy(lp, lengths)
+
+
+def test_labelling_beats_best_path():
+    # Best path is "blank blank" (0.36), but labelling "a" sums to 0.16 + 0.24 + 0.24 = 0.64.
+    lp = torch.tensor([[0.6, 0.4]] * 2).log()
+    exact = brute_force(lp)
+    greedy, beam = ctc_greedy(lp)[0], ctc_prefix_beam_search(lp, beam=4)[0]
+    assert greedy == [] and beam == [1]
+    assert exact[tuple(beam)] == pytest.approx(0.64) and exact[tuple(greedy)] == pytest.approx(0.36)
+    assert tuple(beam) == max(exact, key=exact.get)
+
+
+def test_labelling_beats_best_path_three_symbols():
+    # Frames split mass between "a" and "b"; blank is the single most likely symbol of each frame.
+    p = torch.tensor([[0.4, 0.3, 0.3], [0.4, 0.3, 0.3], [0.4, 0.3, 0.3]])
+    lp = p.log()
+    exact = brute_force(lp)
+    greedy, beam = ctc_greedy(lp)[0], ctc_prefix_beam_search(lp, beam=8)[0]
+    assert greedy == []
+    assert exact[tuple(beam)] >= exact[tuple(greedy)]
+    assert exact[tuple(beam)] == pytest.approx(max(exact.values()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(t=st.integers(1, 5), v=st.integers(2, 3), seed=st.integers(0, 2**31 - 1), scale=st.sampled_from([0.5, 2.0, 6.0]))
+def test_exact_labelling_probabilities_match_brute_force(t, v, seed, scale):
+    g = torch.Generator().manual_seed(seed)
+    lp = (torch.randn(t, v, generator=g, dtype=torch.float64) * scale).log_softmax(-1)
+    exact = brute_force(lp)
+    hyps = ctc_prefix_beam_search_nbest(lp, beam=10_000, topk=v, prune=None)[0]
+    got = {tuple(s): math.exp(p) for s, p in hyps}
+    assert set(got) == set(exact)
+    for labels, prob in exact.items():
+        assert got[labels] == pytest.approx(prob, rel=1e-9, abs=1e-15)
+    assert sum(got.values()) == pytest.approx(1.0, rel=1e-9)
+    assert exact[tuple(hyps[0][0])] == pytest.approx(max(exact.values()), rel=1e-12)
+
+
+def test_scores_agree_with_ctc_loss():
+    g = torch.Generator().manual_seed(3)
+    lp = torch.randn(30, 6, generator=g, dtype=torch.float64).log_softmax(-1)
+    # pruned beam: tracked score is a lower bound of the true labelling probability (-ctc_loss)
+    for labels, score in ctc_prefix_beam_search_nbest(lp, beam=6)[0]:
+        nll = F.ctc_loss(lp[:, None], torch.tensor([labels or [1]]), torch.tensor([30]), torch.tensor([len(labels)]),
+                         reduction="sum")
+        assert score <= -nll.item() + 1e-9
+    # exhaustive beam on a short utterance: exact
+    short = lp[:7, :3].log_softmax(-1)
+    for labels, score in ctc_prefix_beam_search_nbest(short, beam=100_000, topk=3, prune=None)[0][:20]:
+        nll = F.ctc_loss(short[:, None], torch.tensor([labels or [1]]), torch.tensor([7]), torch.tensor([len(labels)]),
+                         reduction="sum")
+        assert score == pytest.approx(-nll.item(), rel=1e-9)
+
+
+def test_lengths_ignore_padding_frames():
+    g = torch.Generator().manual_seed(5)
+    a = torch.randn(20, 12, generator=g).mul(3).log_softmax(-1)
+    b = torch.randn(11, 12, generator=g).mul(3).log_softmax(-1)
+    garbage = _one_hot_log([7] * 9, 12)  # would add a "7" if the padding were decoded
+    batch = torch.stack([a, torch.cat([b, garbage])])
+    lengths = torch.tensor([20, 11])
+    assert ctc_prefix_beam_search(batch, lengths) == [ctc_prefix_beam_search(a)[0], ctc_prefix_beam_search(b)[0]]
+    assert ctc_greedy(batch, lengths) == [ctc_greedy(a)[0], ctc_greedy(b)[0]]
+    assert ctc_prefix_beam_search(batch, [20, 0])[1] == [] and ctc_greedy(batch, [20, 0])[1] == []
+    with pytest.raises(ValueError, match="lengths"):
+        ctc_greedy(batch, torch.tensor([21, 3]))
+
+
+def test_nbest_sorted_and_limited():
+    lp = torch.randn(25, 9, generator=torch.Generator().manual_seed(7)).log_softmax(-1)
+    hyps = ctc_prefix_beam_search_nbest(lp[None], beam=8, nbest=5)[0]
+    scores = [s for _, s in hyps]
+    assert len(hyps) == 5 and scores == sorted(scores, reverse=True)
+    assert len({tuple(h) for h, _ in hyps}) == 5
+    assert ctc_prefix_beam_search(lp, beam=8)[0] == hyps[0][0]
+
+
+def test_speed_t300_v500_beam8():
+    import time
+
+    lp = torch.randn(300, 500, generator=torch.Generator().manual_seed(0)).log_softmax(-1)
+    t0 = time.perf_counter()
+    ctc_prefix_beam_search(lp, beam=8)
+    assert time.perf_counter() - t0 < 2.0  # ~0.04 s on the dev machine; generous for shared CPUs
