@@ -1,0 +1,61 @@
+"""Transcribe or translate audio files with a trained experiment (any sample rate, mono or stereo).
+
+    soups transcribe runs/demo --lang fr --task asr clip1.wav clip2.mp3
+    soups transcribe runs/demo --lang fr --task st clip1.wav          # French speech -> English text
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.signal import resample_poly
+
+from soups.data.batch import Batch
+from soups.data.features import SAMPLE_RATE, fbank_extractor
+from soups.errors import DataError, SoupsError
+from soups.eval.evaluate import DecodeOptions, decode_objective
+from soups.eval.experiment import load_experiment
+
+
+def load_audio_16k(path: str | Path) -> np.ndarray:
+    """Mono float32 at 16 kHz from any file soundfile can read (channels averaged)."""
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("audio file not found", path)
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as err:  # decoder errors belong to the file
+        raise DataError(f"cannot read audio: {err}", path) from None
+    audio = audio.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        g = np.gcd(rate, SAMPLE_RATE)
+        audio = resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
+    if len(audio) < SAMPLE_RATE // 10:
+        raise DataError(f"audio too short ({len(audio) / SAMPLE_RATE:.3f} s)", path)
+    return audio
+
+
+def find_objective(model, lang: str, task: str):
+    for obj in model.objectives.values():
+        if obj.lang == lang and obj.task == task:
+            return obj
+    have = sorted(f"{o.task}:{o.lang}" for o in model.objectives.values() if o.lang)
+    raise SoupsError(f"the model has no {task} objective for language '{lang}' (it has: {', '.join(have)})")
+
+
+@torch.no_grad()
+def transcribe(exp: str | Path, lang: str, task: str, files: list[str], beam: int | None = None) -> list[str]:
+    cfg, model, tokenizers, cmvn = load_experiment(exp, "best")
+    obj = find_objective(model, lang, task)
+    opts = DecodeOptions(beam or cfg.eval.ctc_beam, beam or cfg.eval.decoder_beam, cfg.eval.max_len_ratio)
+    extractor, out = fbank_extractor(), []
+    for f in files:
+        feats = cmvn(torch.from_numpy(extractor.extract(load_audio_16k(f), SAMPLE_RATE)))
+        batch = Batch(obj.stream, feats[None], torch.tensor([feats.shape[0]]), [str(f)], [lang], [""], [""])
+        view = model.encode({obj.stream: batch})[obj.stream].tap()
+        out.append(decode_objective(obj, view, opts, tokenizers)[0])
+    return out
