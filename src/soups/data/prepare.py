@@ -10,6 +10,7 @@ from soups.data.covost2 import read_covost2
 from soups.data.languages import ALL_LANGS
 from soups.data.manifests import manifest_path, save_cuts, save_skips
 from soups.data.skips import SkipLog
+from soups.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def prepare_covost2(cv_root: str | Path, covost_dir: str | Path, langs: list[str
 
 
 def prepare_synthetic(out: str | Path, size: str = "tiny", seed: int = 0, langs: tuple[str, ...] = ALL_LANGS,
-                      workers: int = 2, audio_format: str = "mp3", strict: bool = False, progress=None) -> dict:
+                      workers: int = 2, audio_format: str = "flac", strict: bool = False, progress=None) -> dict:
     """Synthesize the built-in corpus under ``out/corpus`` (reusing what exists) and prepare it."""
     from soups.data.synthetic.corpus import build_corpus
 
@@ -46,3 +47,80 @@ def prepare_synthetic(out: str | Path, size: str = "tiny", seed: int = 0, langs:
     report = prepare_covost2(out / "corpus" / "cv", out / "corpus" / "covost", list(langs), out, strict)
     report.update(corpus=built, synthesis_s=round(t1 - t0, 1), reading_s=round(time.time() - t1, 1))
     return report
+
+
+def write_split(out: Path, lang: str, split: str, cuts) -> int:
+    """Stream ``cuts`` (already sorted) into ``cuts_<lang>_<split>.jsonl.gz``; returns the number written.
+
+    Nothing is kept in memory. A split left without cuts gets no manifest (an older one is removed), so
+    that a stream never silently reads stale or empty data; an error (strict mode) leaves no partial file.
+    """
+    path = manifest_path(out, lang, split)
+    try:
+        n = save_cuts(cuts, path)
+    except BaseException:
+        path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+        raise
+    if n == 0:
+        path.unlink(missing_ok=True)
+    return n
+
+
+def _finish(out: Path, counts: dict, skips: SkipLog, **extra) -> dict:
+    save_skips(out, skips)
+    if not any(n for splits in counts.values() for n in splits.values()):
+        raise DataError(f"no usable utterance ({skips.summary()})", out)
+    return {"utterances": counts, "skipped": skips.to_dict(), "summary": skips.summary(), **extra}
+
+
+def prepare_librispeech(root: str | Path, parts: list[str], out: str | Path, unlabeled: list[str] = (),
+                        strict: bool = False, threads: int = 4) -> dict:
+    """LibriSpeech parts -> ``cuts_en_<part>.jsonl.gz`` (unlabeled parts: cuts without text)."""
+    from soups.data.audio_dir import probe_cuts
+    from soups.data.librispeech import LANG, LibriSpeechParts, load_speakers, part_items
+
+    root, out = Path(root), Path(out)
+    if not root.is_dir():
+        raise DataError("--root: directory not found", root)
+    spec = LibriSpeechParts(root, list(parts), list(unlabeled))
+    skips, warnings, seen = SkipLog(strict=strict), [], {}
+    speakers = load_speakers(root, skips, warnings)
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, dict[str, int]] = {LANG: {}}
+    without_gender = 0
+    for part in spec.labeled + spec.unlabeled:
+        items = part_items(spec, part, speakers, skips, seen)
+        without_gender += sum(1 for i in items if i.gender is None)
+        counts[LANG][part] = write_split(out, LANG, part, probe_cuts(items, skips, threads))
+    return _finish(out, counts, skips, unlabeled=list(spec.unlabeled), warnings=warnings,
+                   speakers_with_gender=len(speakers), items_without_gender=without_gender)
+
+
+def prepare_aishell(root: str | Path, out: str | Path, strict: bool = False, threads: int = 4) -> dict:
+    """AISHELL-1 -> ``cuts_zh_{train,dev,test}.jsonl.gz`` (archives extracted safely, once)."""
+    from soups.data.aishell import LANG, aishell_items
+    from soups.data.audio_dir import probe_cuts
+
+    out = Path(out)
+    skips = SkipLog(strict=strict)
+    found = aishell_items(root, skips)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {LANG: {split: write_split(out, LANG, split, probe_cuts(items, skips, threads))
+                     for split, items in sorted(found.by_split.items())}}
+    archives = {"total": len(found.archives), "extracted_now": sum(a.ok and not a.reused for a in found.archives),
+                "reused": sum(a.reused for a in found.archives), "corrupt": sum(not a.ok for a in found.archives)}
+    return _finish(out, counts, skips, wavs_without_transcript=found.wavs_without_transcript,
+                   transcripts_without_wav=found.transcripts_without_wav, archives=archives)
+
+
+def prepare_audio_dir(root: str | Path, lang: str, out: str | Path, split: str = "train", strict: bool = False,
+                      threads: int = 4) -> dict:
+    """Every audio file under ``root`` -> ``cuts_<lang>_<split>.jsonl.gz`` without text (an SSL-only stream)."""
+    from soups.data.audio_dir import audio_dir_items, probe_cuts
+
+    out = Path(out)
+    skips = SkipLog(strict=strict)
+    items = audio_dir_items(root, lang, split, skips)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {lang: {split: write_split(out, lang, split, probe_cuts(items, skips, threads))}}
+    return _finish(out, counts, skips, unlabeled=[split])

@@ -6,7 +6,7 @@ Command line (see ``soups prepare synthetic --help``)::
 
 writes::
 
-    OUT/corpus/cv/<lang>/clips/common_voice_<lang>_<n>.mp3     # 16 kHz mono
+    OUT/corpus/cv/<lang>/clips/common_voice_<lang>_<n>.flac    # 16 kHz mono (--audio-format mp3: .mp3)
     OUT/corpus/cv/<lang>/validated.tsv                         # Common Voice 4 columns
     OUT/corpus/covost/covost_v2.<src>_en.tsv                   # X -> En: path, sentence, translation, split
     OUT/corpus/covost/covost_v2.en_de.tsv                      # En: its split (and German translations)
@@ -37,8 +37,9 @@ from soups.data.synthetic.voices import Speaker, speakers_for
 from soups.data.tsv import write_tsv
 
 SPLITS = ("train", "dev", "test")
-CHUNK = 200  # utterances per synthesis process; part of the determinism contract (changing it is fine,
-# output does not depend on it, but each chunk must stay in plan order)
+# Utterances per synthesis process. Part of the determinism contract: espeak-ng state carries over inside a
+# process, so the chunk boundaries (not the number of workers) shape the audio; changing CHUNK changes bytes.
+CHUNK = 500
 NOISY_SHARE = 0.3  # share of utterances with additive noise, SNR uniform in [5, 25] dB
 
 
@@ -91,7 +92,7 @@ def _effects(rng: random.Random) -> Effects:
                    snr_db=round(rng.uniform(5.0, 25.0), 2))
 
 
-def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "mp3") -> list[PlannedUtterance]:
+def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "flac") -> list[PlannedUtterance]:
     """The deterministic plan for one language: test sentences first, then dev, then train (all distinct,
     so test and dev sentences never occur in training)."""
     counts = {"test": size.test, "dev": size.dev, "train": size.train}
@@ -173,7 +174,7 @@ def write_tsvs(plan: list[PlannedUtterance], root: Path) -> None:
 
 
 def build_corpus(root: Path, size: str = "tiny", seed: int = 0, langs: tuple[str, ...] = ALL_LANGS,
-                 workers: int = 2, audio_format: str = "mp3", progress=None) -> dict:
+                 workers: int = 2, audio_format: str = "flac", progress=None) -> dict:
     """Plan, synthesize (what is missing) and write the TSVs under ``root``; returns a small report."""
     plan = [u for lang in langs for u in plan_language(lang, SIZES[size], seed, audio_format)]
     cv_root = root / "cv"

@@ -6,6 +6,9 @@ twice in a row differs slightly), while the same sequence of calls in a fresh pr
 Callers that need byte-identical output must therefore synthesize a fixed list, in a fixed order, in a fresh
 process — see :mod:`soups.data.synthetic.corpus`, which shards synthesis that way.
 
+Some voice variants (``f5``: "breath" noise) draw random numbers inside espeak-ng, seeded from the clock at
+start-up; :meth:`Espeak.synthesize` takes a ``seed`` (``espeak_ng_SetRandSeed``) so those are reproducible too.
+
 Mandarin is read from tone-numbered pinyin (``cmn-latn-pinyin`` voice); characters would be misread, so
 :func:`spoken_text` converts Chinese text with pypinyin first.
 
@@ -66,6 +69,7 @@ class Espeak:
                                          espeakng_loader.get_data_path().encode(), 0)
             if rate != ESPEAK_RATE:
                 raise RuntimeError(f"espeak-ng initialisation failed (returned {rate})")
+            lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
             Espeak._lib = lib
         self._chunks: list[np.ndarray] = []
         self._callback = _CALLBACK(self._collect)  # keep a reference: ctypes must not free it
@@ -76,9 +80,11 @@ class Espeak:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).copy())
         return 0
 
-    def synthesize_raw(self, text: str, voice: Voice) -> np.ndarray:
-        """int16 samples at 22 050 Hz."""
+    def synthesize_raw(self, text: str, voice: Voice, seed: int | None = None) -> np.ndarray:
+        """int16 samples at 22 050 Hz (``seed``: espeak-ng's own random generator, e.g. breath noise)."""
         lib = Espeak._lib
+        if seed is not None:
+            lib.espeak_ng_SetRandSeed(int(seed) % 2**31)
         if lib.espeak_SetVoiceByName(voice.espeak_name.encode()) != 0:
             raise ValueError(f"espeak-ng has no voice {voice.espeak_name!r}")
         lib.espeak_SetParameter(_PARAM_RATE, int(voice.rate), 0)
@@ -89,9 +95,9 @@ class Espeak:
         lib.espeak_Synchronize()
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
 
-    def synthesize(self, text: str, voice: Voice) -> np.ndarray:
+    def synthesize(self, text: str, voice: Voice, seed: int | None = None) -> np.ndarray:
         """float32 samples in [-1, 1] at 16 kHz."""
-        raw = self.synthesize_raw(text, voice).astype(np.float32) / 32768.0
+        raw = self.synthesize_raw(text, voice, seed).astype(np.float32) / 32768.0
         return resample_poly(raw, TARGET_RATE // 50, ESPEAK_RATE // 50).astype(np.float32)  # 320/441
 
 

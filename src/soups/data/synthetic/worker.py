@@ -33,8 +33,8 @@ def run(job: dict) -> None:
     cv_root = Path(job["cv_root"])
     for utt in job["utterances"]:
         voice = Voice(**utt["speaker"]["voice"])
-        audio = tts.synthesize(utt["text"], voice)
         seed = int.from_bytes(hashlib.sha256(utt["key"].encode()).digest()[:8], "little")
+        audio = tts.synthesize(utt["text"], voice, seed=seed)
         audio = apply_effects(audio, Effects(**utt["effects"]), TARGET_RATE, np.random.default_rng(seed))
         write_clip(cv_root / cv_code(utt["lang"]) / "clips" / utt["clip"], audio)
     marker = Path(job["marker"])
