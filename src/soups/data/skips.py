@@ -38,6 +38,10 @@ REASONS = (
     "no_transcript",      # audio without a transcript (corpora with separate transcript files)
     "no_audio",           # a transcript without audio
     "language_without_data",  # a requested language whose files are missing
+    "missing_part",       # a requested corpus part (e.g. a LibriSpeech part directory) is missing
+    "corrupt_archive",    # a .tar.gz that cannot be read to its end (nothing of it is extracted)
+    "unsafe_member",      # an archive member that is not a regular file (link, device, fifo): not extracted
+    "too_short",          # unlabeled audio too short to give one encoder frame after x4 subsampling
 )
 
 

@@ -1,0 +1,33 @@
+"""``soups bench data``: one JSON object with throughput on the built-in corpus and start-up on a large manifest."""
+
+import json
+
+from soups.bench.data import write_large_manifest
+from soups.cli import main
+from soups.data.manifests import load_cuts
+
+
+def test_large_manifest_records_point_at_real_audio(tmp_path):
+    path = tmp_path / "cuts_en_train.jsonl.gz"
+    info = write_large_manifest(path, 50, tmp_path / "clips", clips=2)
+    cuts = list(load_cuts(path))
+    assert info["cuts"] == 50 and len(cuts) == 50 and len({c.id for c in cuts}) == 50
+    assert {c.recording.sources[0].source for c in cuts} == {str((tmp_path / "clips" / f"clip{i}.wav").absolute())
+                                                            for i in range(2)}
+    assert cuts[3].load_audio().shape[-1] == cuts[1].recording.num_samples   # a real, decodable file
+
+
+def test_bench_data_json(tmp_path, capsys):
+    n = 3000
+    assert main(["bench", "data", "--work", str(tmp_path), "--manifest-size", str(n), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    f = result["features"]
+    assert f["utterances"] == 40 and f["extraction_threads"] == 2           # built-in corpus, tiny, English train
+    for part in ("extraction", "batching_from_features", "batching_from_audio"):
+        assert f[part]["utt_per_s"] > 0 and f[part]["x_realtime"] > 1
+    assert f["batching_from_features"]["utterances"] == 40                   # exactly one epoch
+    s = result["startup"]
+    assert s["num_cuts"] == n and s["manifest"]["cuts"] == n and s["first_batch_size"] == 16
+    # building the stream leaves no per-utterance objects alive (an eager CutSet would add ~9 per cut)
+    assert s["objects_after_build"] - s["objects_after_imports"] < n // 10
+    assert s["peak_rss_mb"] >= s["rss_after_first_batch_mb"] > 0 and s["eager_kb_per_cut"] > 0
