@@ -78,6 +78,11 @@ def convert(tp, value: Any, key: str):
             raise ConfigError(key, f"expected an integer, got {value!r}")
         return int(value)
     if tp is float:
+        if isinstance(value, str):  # PyYAML (YAML 1.1) reads "1e-3" as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(key, f"expected a number, got {value!r}")
         return float(value)

@@ -68,13 +68,12 @@ class MultiTaskModel(nn.Module):
         for name, obj in self.objectives.items():
             view = views[obj.stream].tap()  # this objective's own slice of the encoder output
             batch = batches[obj.stream]
-            if halves and len(batch) >= 2:
-                half = (len(batch) + 1) // 2
-                parts = [torch.arange(0, half), torch.arange(half, len(batch))]
-                outs = [obj(view.select(r.to(view.out.device)), batch.select(r.tolist())) for r in parts]
-            elif halves:  # a 1-utterance batch is both samples (the engine splits its gradient accordingly)
-                parts = [torch.arange(1), torch.arange(1)]
-                outs = [obj(view, batch)] * 2
+            if halves:  # MoDo's two samples; a 1-utterance batch is both (the engine splits its gradient)
+                parts = [torch.tensor(h, dtype=torch.long) for h in batch.halves()]
+                if parts[0].equal(parts[1]):
+                    outs = [obj(view, batch)] * 2
+                else:
+                    outs = [obj(view.select(r.to(view.out.device)), batch.select(r.tolist())) for r in parts]
             else:
                 parts, outs = [torch.arange(len(batch))], [obj(view, batch)]
             losses.append([o.loss for o in outs])

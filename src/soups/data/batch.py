@@ -30,6 +30,8 @@ class Batch:
     st_tokens: list[list[int]] = field(default_factory=list)
     genders: list[str | None] = field(default_factory=list)
     ssl: Any = None                      # the model's prepared self-supervised batch (targets, masks), if any
+    global_index: list[int] = field(default_factory=list)  # position of each utterance in the global batch
+    global_size: int = 0                 # utterances in the global batch (all ranks together)
 
     def __len__(self) -> int:
         return len(self.cut_ids)
@@ -47,7 +49,18 @@ class Batch:
         ssl = self.ssl.index_select(idx) if self.ssl is not None else None
         return Batch(self.stream, self.feats[idx, :t_max], lens, pick(self.cut_ids), pick(self.langs),
                      pick(self.texts), pick(self.translations), pick(self.asr_tokens), pick(self.st_tokens),
-                     pick(self.genders), ssl)
+                     pick(self.genders), ssl, pick(self.global_index), self.global_size)
+
+    def halves(self) -> list[list[int]]:
+        """Row indices of the two halves used as MoDo's independent samples: the first ceil(N/2) utterances
+        of the *global* batch, and the rest — the same split whatever the number of ranks. A 1-utterance
+        global batch is used as both samples."""
+        index = self.global_index or list(range(len(self)))
+        size = self.global_size or len(self)
+        if size < 2:
+            return [list(range(len(self))), list(range(len(self)))]
+        cut = (size + 1) // 2
+        return [[i for i, g in enumerate(index) if g < cut], [i for i, g in enumerate(index) if g >= cut]]
 
 
 def load_cut_features(cut, extractor=None):

@@ -37,23 +37,33 @@ def _extract(cut, extractor):
         return None, f"cannot decode {source}: {type(err).__name__}: {err}"
 
 
-def store_features(manifest: Path, out_dir: Path, skips: SkipLog, lang: str, split: str, threads: int = 2) -> int:
-    """Compute and store features for one manifest; returns the number of cuts kept."""
+def store_features(manifest: Path, out_dir: Path, skips: SkipLog, lang: str, split: str, threads: int = 2,
+                   chunk: int = 1000) -> int:
+    """Compute and store features for one manifest, streaming it in chunks (bounded memory); returns the
+    number of cuts kept."""
+    from itertools import islice
+
     from lhotse import LilcomChunkyWriter
 
     extractor = fbank_extractor()
-    cuts = list(load_cuts(manifest))
     out_dir.mkdir(parents=True, exist_ok=True)
-    kept = []
     torch.set_num_threads(1)
+    source = iter(load_cuts(manifest))
+    kept = 0
+
+    def featurized():
+        nonlocal kept
+        while batch := list(islice(source, chunk)):
+            for cut, (feats, error) in zip(batch, pool.map(lambda c: _extract(c, extractor), batch)):
+                if error is not None:
+                    skips.skip("unreadable_audio", manifest, None, f"{cut.id}: {error}", lang=lang, split=split)
+                    continue
+                kept += 1
+                yield _attach(cut, feats, writer, extractor)
+
     with LilcomChunkyWriter(out_dir / f"feats_{lang}_{split}.lca") as writer, ThreadPoolExecutor(threads) as pool:
-        for cut, (feats, error) in zip(cuts, pool.map(lambda c: _extract(c, extractor), cuts)):
-            if error is not None:
-                skips.skip("unreadable_audio", manifest, None, f"{cut.id}: {error}", lang=lang, split=split)
-                continue
-            kept.append(_attach(cut, feats, writer, extractor))
-    save_cuts(kept, out_dir / manifest.name)
-    return len(kept)
+        save_cuts(featurized(), out_dir / manifest.name)
+    return kept
 
 
 def _attach(cut, feats, writer, extractor):

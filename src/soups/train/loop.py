@@ -89,7 +89,7 @@ def checkpoint_state(ctx: TrainContext) -> dict:
             "streams": {k: s.state_dict() for k, s in ctx.streams.items()}, "rng": rng_state(),
             "gen_aug": ctx.gen_aug.get_state(), "gen_ssl": ctx.gen_ssl.get_state(),
             "skipped_steps": ctx.skipped_steps, "skipped_items": dict(ctx.skipped_items),
-            "config": config_to_yaml(ctx.cfg)}
+            "skipped_objective_steps": dict(ctx.skipped_objective_steps), "config": config_to_yaml(ctx.cfg)}
 
 
 def restore(ctx: TrainContext, path: Path) -> None:
@@ -105,6 +105,7 @@ def restore(ctx: TrainContext, path: Path) -> None:
     ctx.gen_ssl.set_state(state["gen_ssl"])
     ctx.step, ctx.skipped_steps = int(state["step"]), int(state["skipped_steps"])
     ctx.skipped_items.update(state["skipped_items"])
+    ctx.skipped_objective_steps.update(state.get("skipped_objective_steps", {}))
 
 
 def dev_eval(ctx: TrainContext) -> dict:
@@ -151,7 +152,8 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
     finally:
         logger.close()
     return {"step": ctx.step, "dev": dev, "skips": ctx.skips.to_dict(), "skipped_steps": ctx.skipped_steps,
-            "skipped_items": dict(ctx.skipped_items), "seconds": time.time() - start}
+            "skipped_items": dict(ctx.skipped_items), "skipped_objective_steps": dict(ctx.skipped_objective_steps),
+            "seconds": time.time() - start}
 
 
 def _checkpoint(ctx: TrainContext, manager: CheckpointManager, logger: TrainLogger, evaluate_dev: bool,

@@ -44,6 +44,7 @@ class TrainContext:
     step: int = 0
     skipped_steps: int = 0                                    # optimizer steps skipped (non-finite grads)
     skipped_items: Counter = field(default_factory=Counter)   # objective -> items dropped from its loss
+    skipped_objective_steps: Counter = field(default_factory=Counter)  # objective -> steps with no usable item
     reduce_grads: object = None                               # distributed: mean of gradients across ranks
     tokenizers: dict = field(default_factory=dict)
     cmvn: object = None
@@ -101,6 +102,9 @@ def step_record(ctx: TrainContext, outputs: dict, info: dict, grad_norm: float) 
     rec = {"epoch": ctx.epoch, "grad_norm": grad_norm, "skipped_steps": ctx.skipped_steps}
     for name, out in outputs.items():
         ctx.skipped_items[name] += out.skipped
+        if out.items and out.skipped >= out.items:  # nothing usable: this objective sat the step out
+            ctx.skipped_objective_steps[name] += 1
+            rec[f"skipped_steps/{name}"] = ctx.skipped_objective_steps[name]
         rec[f"loss/{name}"] = float(out.loss.detach())
         rec.update({f"{k}/{name}": v for k, v in out.metrics.items() if k != "loss"})
         rec[f"skipped_items/{name}"] = ctx.skipped_items[name]

@@ -1,0 +1,64 @@
+"""Experiment configs: typed loading, dotted overrides, errors that name the key, resume diffs."""
+
+import pytest
+
+from soups.errors import ConfigError
+from soups.train.config import config_diff, load_config
+
+BASE = {"objectives": [{"name": "asr_fr", "task": "asr", "lang": "fr"},
+                       {"name": "st_fr_en", "task": "st", "lang": "fr"},
+                       {"name": "ssl", "task": "ssl"}]}
+
+
+def cfg(*overrides, **extra):
+    import copy
+
+    data = copy.deepcopy(BASE)
+    data.update(extra)
+    return load_config(None, list(overrides), data=data)
+
+
+def test_defaults_heads_and_streams():
+    c = cfg()
+    assert [o.head for o in c.objectives] == ["ctc", "decoder", "bestrq"]
+    assert [o.stream for o in c.objectives] == ["fr", "fr", "ssl"]
+    assert c.supervised_langs == ["fr"]
+
+
+def test_overrides_parse_yaml_values_including_list_items():
+    c = cfg("train.max_steps=7", "train.lr_backbone=1e-3", "objectives.1.weight=0.5", "moo.mode=fast",
+            "data.upsample={ca: 4}", "train.max_minutes=null")
+    assert (c.train.max_steps, c.train.lr_backbone, c.objectives[1].weight, c.moo.mode) == (7, 1e-3, 0.5, "fast")
+    assert c.data.upsample == {"ca": 4} and c.train.max_minutes is None
+
+
+@pytest.mark.parametrize("override,key,text", [
+    ("train.max_stepz=3", "train.max_stepz", "unknown key"),
+    ("moo.mode=magic", "moo.mode", "valid choices: linear, faithful, layers, fast"),
+    ("train.max_steps=three", "train.max_steps", "expected an integer"),
+    ("objectives.0.head=rnnt", "objectives[0].head", "valid choices: ctc"),
+    ("objectives.7.weight=1", "objectives.7", "out of range"),
+    ("moo.update_every=0", "moo.update_every", ">= 1"),
+    ("train.betas=0.9", "train.betas", "expected a list"),
+])
+def test_bad_values_name_the_key(override, key, text):
+    with pytest.raises(ConfigError) as err:
+        cfg(override)
+    assert err.value.key == key and text in str(err.value)
+
+
+def test_structural_errors():
+    with pytest.raises(ConfigError, match="duplicate objective"):
+        load_config(None, data={"objectives": [BASE["objectives"][0]] * 2})
+    with pytest.raises(ConfigError, match="X -> English"):
+        load_config(None, data={"objectives": [{"name": "st", "task": "st", "lang": "en"}]})
+    with pytest.raises(ConfigError, match="needs its language"):
+        load_config(None, data={"objectives": [{"name": "a", "task": "asr"}]})
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config("/nonexistent.yaml")
+
+
+def test_config_diff_lists_changed_keys_and_honours_ignores():
+    a, b = cfg(), cfg("train.max_steps=5", "train.log_every=3")
+    assert config_diff(a, b) == ["train.log_every: 10 -> 3", "train.max_steps: 1000 -> 5"]
+    assert config_diff(a, b, ignore=("train.log_every",)) == ["train.max_steps: 1000 -> 5"]

@@ -1,0 +1,110 @@
+"""End-to-end training on the built-in tiny corpus: losses go down, resume is exact, bad situations are
+handled (changed config, non-finite losses)."""
+
+import json
+
+import pytest
+import torch
+
+from soups.errors import ConfigError
+from soups.train.checkpoint import load_checkpoint
+from soups.train.config import load_config
+from soups.train.loop import run_training
+
+SMALL_MODEL = {"preset": "tiny", "encoder": {"d_model": 64, "num_blocks": 2, "num_heads": 2,
+                                             "subsampling_channels": 16, "dropout": 0.1},
+               "decoder": {"num_layers": 1, "num_heads": 2, "ff_dim": 128}}
+OBJECTIVES = [
+    {"name": "asr_en", "task": "asr", "lang": "en"},
+    {"name": "asr_fr", "task": "asr", "lang": "fr"},
+    {"name": "st_fr_en", "task": "st", "lang": "fr", "head": "decoder"},
+    {"name": "asr_de", "task": "asr", "lang": "de"},
+    {"name": "st_de_en", "task": "st", "lang": "de", "head": "ctc"},
+    {"name": "ssl", "task": "ssl", "head": "bestrq"},
+]
+
+
+def make_cfg(corpus, *overrides, objectives=OBJECTIVES):
+    data = {"data": {"dir": str(corpus), "batch_cuts": 6, "dev_utterances": 4},
+            "tokenizers": {"asr": {"kind": "spm", "vocab_size": 64}, "st": {"kind": "spm", "vocab_size": 64}},
+            "model": SMALL_MODEL, "objectives": objectives,
+            "model_ssl": None}
+    data.pop("model_ssl")
+    data["model"] = dict(SMALL_MODEL, ssl={"num_codes": 256})
+    data["train"] = {"max_steps": 6, "warmup_steps": 2, "log_every": 1, "lr_backbone": 3e-3, "lr_heads": 3e-3}
+    return load_config(None, list(overrides), data=data)
+
+
+def read_log(exp):
+    return [json.loads(line) for line in (exp / "log.jsonl").read_text().splitlines() if '"loss/' in line]
+
+
+@pytest.mark.slow
+def test_a_short_run_lowers_every_objective_loss(tiny_corpus, tmp_path):
+    cfg = make_cfg(tiny_corpus, "train.max_steps=40", "train.warmup_steps=5", "data.specaugment.enabled=false")
+    run_training(cfg, tmp_path / "exp", progress=False)
+    log = read_log(tmp_path / "exp")
+    for obj in OBJECTIVES:
+        key = f"loss/{obj['name']}"
+        first = sum(r[key] for r in log[:5]) / 5
+        last = sum(r[key] for r in log[-5:]) / 5
+        assert last < 0.9 * first, f"{obj['name']}: {first:.3f} -> {last:.3f}"
+
+
+def model_state(exp):
+    ckpt = load_checkpoint(sorted((exp / "checkpoints").glob("ckpt-*.pt"))[-1])
+    return ckpt["model"], ckpt["engine"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["linear", "faithful", "fast"])
+def test_interrupted_and_resumed_equals_uninterrupted_bitwise(tiny_corpus, tmp_path, mode):
+    overrides = ["train.max_steps=6", "train.checkpoint_every=3", f"moo.mode={mode}"]
+    if mode != "linear":
+        overrides.append("moo.hierarchy={formulation: vm, levels: uas, weighting: modo}")
+    cfg = make_cfg(tiny_corpus, *overrides)
+    run_training(cfg, tmp_path / "full", progress=False)
+    run_training(cfg, tmp_path / "split", progress=False, stop_after=3)
+    assert sorted(p.name for p in (tmp_path / "split" / "checkpoints").glob("ckpt-*.pt")) == ["ckpt-00000003.pt"]
+    run_training(cfg, tmp_path / "split", resume=True, progress=False)
+    (full, full_engine), (split, split_engine) = model_state(tmp_path / "full"), model_state(tmp_path / "split")
+    assert full.keys() == split.keys()
+    for key in full:
+        assert torch.equal(full[key], split[key]), key
+    if mode != "linear":
+        for a, b in zip(full_engine["hierarchy"]["weightings"], split_engine["hierarchy"]["weightings"]):
+            assert json.dumps(a, default=lambda t: t.tolist()) == json.dumps(b, default=lambda t: t.tolist())
+
+
+def test_resume_with_a_changed_config_is_refused_with_the_differences(tiny_corpus, tmp_path):
+    cfg = make_cfg(tiny_corpus, "train.max_steps=2")
+    run_training(cfg, tmp_path / "exp", progress=False)
+    changed = make_cfg(tiny_corpus, "train.max_steps=2", "train.lr_backbone=0.01")
+    with pytest.raises(ConfigError, match=r"train.lr_backbone: 0.003 -> 0.01"):
+        run_training(changed, tmp_path / "exp", resume=True, progress=False)
+    with pytest.raises(ConfigError, match="already holds a trained experiment"):
+        run_training(cfg, tmp_path / "exp", progress=False)
+    with pytest.raises(ConfigError, match="no experiment to resume"):
+        run_training(cfg, tmp_path / "other", resume=True, progress=False)
+
+
+def test_non_finite_losses_are_skipped_counted_and_training_goes_on(tiny_corpus, tmp_path, monkeypatch):
+    from soups.model.heads import CTCHead
+
+    original, calls = CTCHead.loss, {"n": 0}
+
+    def flaky(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:  # every third CTC loss call: NaN for every utterance
+            return out._replace(losses=out.losses * float("nan"), finite=torch.zeros_like(out.finite))
+        return out
+
+    monkeypatch.setattr(CTCHead, "loss", flaky)
+    cfg = make_cfg(tiny_corpus, "train.max_steps=4")
+    summary = run_training(cfg, tmp_path / "exp", progress=False)
+    assert summary["step"] == 4
+    assert sum(summary["skipped_items"].values()) > 0
+    state, _ = model_state(tmp_path / "exp")
+    assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point())
+    assert summary["skipped_objective_steps"], "an objective whose whole batch was unusable is counted"
