@@ -129,22 +129,14 @@ def test_cli_prints_the_skip_summary(tmp_path, capsys):
 # ---- recipes ----------------------------------------------------------------------------------------------
 
 RECIPES = sorted((Path(__file__).parents[2] / "configs" / "recipes").glob("*.yaml"))
-# data keys the recipes use before the trainer knows them (proposed in issue #5); dropped only while unknown
-PROPOSED = ("train_sources", "dev_sources", "test_sources", "ssl_sources")
+SOURCE_KEYS = ("train_sources", "dev_sources", "test_sources", "ssl_sources")
 
 
 def _load_recipe(path: Path):
     from soups.train.config import load_config
 
     data = yaml.safe_load(path.read_text())
-    while True:
-        try:
-            return data, load_config(None, data=data)
-        except ConfigError as err:
-            key = err.key.split(".")
-            if len(key) < 2 or key[0] != "data" or key[1] not in PROPOSED:
-                raise
-            data["data"].pop(key[1])
+    return data, load_config(None, data=data)
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
@@ -157,7 +149,7 @@ def test_recipes_load_and_their_hierarchies_resolve(path):
     hierarchy = Hierarchy(HierarchyConfig.from_dict(cfg.moo.hierarchy), names,
                           ssl=[o.name for o in cfg.objectives if o.task == "ssl"], tags=tags)
     assert hierarchy.levels[-1] == ["ssl"]
-    for key in PROPOSED:                          # every proposed source names a prepared dir and a split
+    for key in SOURCE_KEYS:                       # every source names a prepared dir and a split
         for lang, sources in (yaml.safe_load(path.read_text())["data"].get(key) or {}).items():
             for src in sources if isinstance(sources, list) else [sources]:
                 assert set(src) <= {"dir", "split", "fraction", "upsample"} and src["dir"].startswith("data/")

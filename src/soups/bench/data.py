@@ -44,11 +44,11 @@ LANG = "en"
 def _stream_epoch(data_dir: Path, split: str, batch_cuts: int, cmvn) -> dict:
     """One epoch of a Stream over ``data_dir`` (features when ``fbank/`` holds them); timings and counts."""
     from soups.data.batch import collate
-    from soups.data.streams import Stream, StreamConfig
+    from soups.data.streams import Source, Stream, StreamConfig
 
     t0 = time.perf_counter()
-    stream = Stream(StreamConfig(LANG, (LANG,), split, max_cuts=batch_cuts, shuffle=True, seed=0), data_dir,
-                    lambda name, cuts: collate(name, cuts, cmvn))
+    stream = Stream(StreamConfig(LANG, (Source(LANG, str(data_dir), split),), max_cuts=batch_cuts, shuffle=True,
+                                 seed=0), lambda name, cuts: collate(name, cuts, cmvn))
     t_build = time.perf_counter() - t0
     utts, frames = 0, 0
     while stream.epoch == 0:
@@ -161,14 +161,14 @@ def startup_child(data_dir: str, batch_cuts: int = 16, sample: int = 20000) -> d
 
     from soups.data.batch import collate
     from soups.data.manifests import load_cuts, manifest_path
-    from soups.data.streams import Stream, StreamConfig
+    from soups.data.streams import Source, Stream, StreamConfig
 
     torch.set_num_threads(1)
     path = manifest_path(data_dir, LANG, "train")
     gc.collect()
     out = {"rss_after_imports_mb": round(_rss_mb(), 1), "objects_after_imports": len(gc.get_objects())}
     t0 = time.perf_counter()
-    stream = Stream(StreamConfig(LANG, (LANG,), "train", max_cuts=batch_cuts, seed=0), data_dir,
+    stream = Stream(StreamConfig(LANG, (Source(LANG, str(data_dir), "train"),), max_cuts=batch_cuts, seed=0),
                     lambda name, cuts: collate(name, cuts, None))
     out["stream_build_s"] = round(time.perf_counter() - t0, 3)
     gc.collect()

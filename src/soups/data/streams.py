@@ -1,18 +1,20 @@
 """One batch stream per objective group: lhotse ``DynamicBucketingSampler`` over lazily read manifests, with
 the paper's sampling controls and exact resume.
 
-* **Subset**: a fixed fraction of a language's manifest (the first ``fraction × N`` cuts; the paper uses the
+* **Sources**: a stream reads one or more manifests (:class:`Source`: language, prepared directory, split).
+* **Subset**: a fixed fraction of a manifest (the first ``fraction × N`` cuts; the paper uses the
   top 50 % of English).
 * **Upsampling**: a language's cuts repeated ``k`` times per epoch (paper: Ca and Es ×4, Fr and De ×2).
-* **Pooling**: a stream may read several languages (e.g. the self-supervised stream); they are interleaved
-  lazily with ``CutSet.mux`` in proportion to their (subsetted, upsampled) sizes.
+* **Pooling**: several sources (languages, corpora, the self-supervised stream) are interleaved lazily with
+  ``CutSet.mux`` in proportion to their (subsetted, upsampled) sizes.
 * **Equal batch sizes**: every stream gets the same ``max_cuts`` (and/or ``max_duration``) constraint.
 * **Distributed**: every rank samples the same *global* batch and keeps its shard (``cuts[rank::world]``), so
   N processes see exactly the utterances one process would (the property the MOO reductions rely on).
 * **Exact resume**: the state is ``(epoch, batches consumed in that epoch)``; restoring rebuilds the sampler
   and fast-forwards, so prefetching never makes the state drift.
 
->>> stream = Stream(StreamConfig("fr", ("fr",), max_cuts=8), "data/synthetic-tiny", collate_fn)  # doctest: +SKIP
+>>> stream = Stream(StreamConfig("fr", (Source("fr", "data/synthetic-tiny", "train"),), max_cuts=8), collate_fn)
+... # doctest: +SKIP
 >>> batch = stream.next_batch()                                                                  # doctest: +SKIP
 """
 
@@ -34,13 +36,32 @@ from soups.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Source:
+    """One manifest feeding a stream: a language's split in a prepared data directory, with the paper's
+    sampling controls (a fixed leading ``fraction`` of it, repeated ``upsample`` times per epoch)."""
+
+    lang: str
+    dir: str
+    split: str
+    fraction: float = 1.0
+    upsample: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.fraction <= 1:
+            raise ConfigError(f"data.subset_fraction.{self.lang}", f"must be in (0, 1], got {self.fraction}")
+        if int(self.upsample) != self.upsample or self.upsample < 1:
+            raise ConfigError(f"data.upsample.{self.lang}", f"must be a positive integer, got {self.upsample}")
+
+    @property
+    def path(self) -> Path:
+        return feature_manifest(self.dir, self.lang, self.split)
+
+
 @dataclass
 class StreamConfig:
     name: str
-    langs: tuple[str, ...]
-    split: str = "train"
-    subset_fraction: dict[str, float] = field(default_factory=dict)  # lang -> fraction kept (default 1)
-    upsample: dict[str, int] = field(default_factory=dict)           # lang -> repetitions (default 1)
+    sources: tuple[Source, ...]
     max_cuts: int | None = 16
     max_duration: float | None = None
     num_buckets: int = 8
@@ -50,12 +71,12 @@ class StreamConfig:
     def __post_init__(self) -> None:
         if self.max_cuts is None and self.max_duration is None:
             raise ConfigError("data.batch", "give max_cuts and/or max_duration")
-        for lang, frac in self.subset_fraction.items():
-            if not 0 < frac <= 1:
-                raise ConfigError(f"data.subset_fraction.{lang}", f"must be in (0, 1], got {frac}")
-        for lang, k in self.upsample.items():
-            if int(k) != k or k < 1:
-                raise ConfigError(f"data.upsample.{lang}", f"must be a positive integer, got {k}")
+        if not self.sources:
+            raise ConfigError("data", f"stream {self.name!r} has no data source")
+
+    @property
+    def split(self) -> str:
+        return "+".join(sorted({s.split for s in self.sources}))
 
 
 def feature_manifest(data_dir: str | Path, lang: str, split: str) -> Path:
@@ -64,20 +85,17 @@ def feature_manifest(data_dir: str | Path, lang: str, split: str) -> Path:
     return with_feats if with_feats.is_file() else manifest_path(data_dir, lang, split)
 
 
-def stream_cuts(cfg: StreamConfig, data_dir: str | Path) -> tuple[CutSet, int]:
+def stream_cuts(cfg: StreamConfig) -> tuple[CutSet, int]:
     """The (lazy) cuts of one epoch and their number."""
     parts, sizes = [], []
-    for lang in cfg.langs:
-        path = feature_manifest(data_dir, lang, cfg.split)
-        cuts, n = load_cuts(path), count_cuts(path)
-        frac = cfg.subset_fraction.get(lang, 1.0)
-        if frac < 1.0:
-            n = max(1, math.ceil(frac * n))
+    for src in cfg.sources:
+        cuts, n = load_cuts(src.path), count_cuts(src.path)
+        if src.fraction < 1.0:
+            n = max(1, math.ceil(src.fraction * n))
             cuts = cuts.subset(first=n)
-        times = int(cfg.upsample.get(lang, 1))
-        if times > 1:
-            cuts = cuts.repeat(times=times)
-            n *= times
+        if src.upsample > 1:
+            cuts = cuts.repeat(times=int(src.upsample))
+            n *= int(src.upsample)
         parts.append(cuts)
         sizes.append(n)
     if len(parts) == 1:
@@ -88,13 +106,13 @@ def stream_cuts(cfg: StreamConfig, data_dir: str | Path) -> tuple[CutSet, int]:
 class Stream:
     """An endless sequence of batches for one stream (new epoch = new shuffle)."""
 
-    def __init__(self, cfg: StreamConfig, data_dir: str | Path, collate_fn: Callable,
-                 keep: Callable | None = None, skips: SkipLog | None = None, rank: int = 0, world_size: int = 1):
-        self.cfg, self.data_dir, self.collate_fn = cfg, data_dir, collate_fn
+    def __init__(self, cfg: StreamConfig, collate_fn: Callable, keep: Callable | None = None,
+                 skips: SkipLog | None = None, rank: int = 0, world_size: int = 1):
+        self.cfg, self.collate_fn = cfg, collate_fn
         self.keep, self.skips = keep, skips if skips is not None else SkipLog()
         self.rank, self.world_size = rank, world_size
         self._skipped_ids: set[str] = set()
-        self.cuts, self.num_cuts = stream_cuts(cfg, data_dir)
+        self.cuts, self.num_cuts = stream_cuts(cfg)
         self.epoch, self.batches = 0, 0
         self._iter = None
 

@@ -84,6 +84,10 @@ class SentencePieceTokenizer:
         sentences = [t for t in texts if t.strip()]
         if not sentences:
             raise DataError("cannot train a SentencePiece model on empty text")
+        needed = len({ch for t in sentences for ch in t if not ch.isspace()}) + NUM_SPECIAL + 1
+        if vocab_size < needed:
+            raise DataError(f"vocab_size {vocab_size} is below the {needed} pieces needed for the "
+                            f"{needed - NUM_SPECIAL - 1} distinct characters of the training text")
         buf = io.BytesIO()
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(sentences), model_writer=buf, vocab_size=vocab_size,

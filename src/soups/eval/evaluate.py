@@ -18,7 +18,6 @@ import torch
 
 from soups.data.batch import collate
 from soups.data.manifests import load_cuts
-from soups.data.streams import feature_manifest
 from soups.data.text import normalize_asr
 from soups.data.tokenizer import BOS, EOS
 from soups.eval.ctc_decode import ctc_greedy, ctc_prefix_beam_search
@@ -72,10 +71,12 @@ def reference(obj, sup) -> str:
 
 
 @torch.no_grad()
-def evaluate(model, data_dir: str, tokenizers: dict, cmvn, split: str = "test", opts: DecodeOptions | None = None,
-             out_dir: Path | None = None, max_utterances: int | None = None, device="cpu",
-             autocast=None) -> dict:
-    """Decode every supervised objective on ``split`` and score it (see the module docstring)."""
+def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str = "test",
+             opts: DecodeOptions | None = None, out_dir: Path | None = None, max_utterances: int | None = None,
+             device="cpu", autocast=None) -> dict:
+    """Decode every supervised objective on its language's evaluation ``sources`` (``{lang: [Source]}``)
+    and score it. With several sources for a language (e.g. test-clean and test-other) each is scored on
+    its own, as ``<objective>@<split>``."""
     opts = opts or DecodeOptions()
     model.eval()
     per_stream: dict[str, list] = {}
@@ -84,24 +85,29 @@ def evaluate(model, data_dir: str, tokenizers: dict, cmvn, split: str = "test", 
             per_stream.setdefault(obj.stream, []).append(obj)
     results, t0 = {}, time.time()
     for stream, objs in per_stream.items():
-        cuts = list(load_cuts(feature_manifest(data_dir, stream, split)))
-        if max_utterances:
-            cuts = cuts[:max_utterances]
-        hyps = {o.name: [None] * len(cuts) for o in objs}
-        for idx in _batches(cuts, opts.batch_cuts):
-            batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device)
-            with autocast() if autocast else torch.autocast("cpu", enabled=False):
-                views = model.encode({stream: batch})
+        for src in sources[stream]:
+            cuts = list(load_cuts(src.path))[: max_utterances or None]
+            hyps = _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast)
             for obj in objs:
-                for i, text in zip(idx, decode_objective(obj, views[stream].tap(), opts, tokenizers)):
-                    hyps[obj.name][i] = text
-        for obj in objs:
-            refs = [reference(obj, c.supervisions[0]) for c in cuts]
-            results[obj.name] = _score(obj, refs, hyps[obj.name], out_dir, split)
+                name = obj.name if len(sources[stream]) == 1 else f"{obj.name}@{src.split}"
+                refs = [reference(obj, c.supervisions[0]) for c in cuts]
+                results[name] = _score(obj, name, refs, hyps[obj.name], out_dir)
     return summarize(results, split, time.time() - t0)
 
 
-def _score(obj, refs: list[str], hyps: list[str], out_dir: Path | None, split: str) -> dict:
+def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast) -> dict[str, list[str]]:
+    hyps = {o.name: [None] * len(cuts) for o in objs}
+    for idx in _batches(cuts, opts.batch_cuts):
+        batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device)
+        with autocast() if autocast else torch.autocast("cpu", enabled=False):
+            views = model.encode({stream: batch})
+        for obj in objs:
+            for i, text in zip(idx, decode_objective(obj, views[stream].tap(), opts, tokenizers)):
+                hyps[obj.name][i] = text
+    return hyps
+
+
+def _score(obj, name: str, refs: list[str], hyps: list[str], out_dir: Path | None) -> dict:
     if isinstance(obj, GenderObjective):
         value = 100.0 * sum(r == h for r, h in zip(refs, hyps) if r) / max(1, sum(1 for r in refs if r))
         entry = {"task": obj.task, "language": obj.lang, "metric": "accuracy", "value": value}
@@ -111,7 +117,7 @@ def _score(obj, refs: list[str], hyps: list[str], out_dir: Path | None, split: s
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for kind, lines in (("hyp", hyps), ("ref", refs)):
-            path = out_dir / f"{obj.name}.{kind}.txt"
+            path = out_dir / f"{name}.{kind}.txt"
             path.write_text("".join(" ".join(line.split()) + "\n" for line in lines), encoding="utf-8")
             entry[kind] = str(path)
     return entry

@@ -66,8 +66,10 @@ def evaluate_experiment(exp: str | Path, split: str = "test", which: str = "best
                          decoder_beam if decoder_beam is not None else cfg.eval.decoder_beam,
                          cfg.eval.max_len_ratio, cfg.eval.batch_cuts)
     out_dir = exp / "eval" / split
-    results = evaluate(model, data_dir or cfg.data.dir, tokenizers, cmvn, split, opts, out_dir, max_utterances,
-                       device)
+    if data_dir is not None:
+        cfg.data.dir = data_dir
+    sources = {lang: cfg.data.sources(lang, split) for lang in cfg.supervised_langs}
+    results = evaluate(model, sources, tokenizers, cmvn, split, opts, out_dir, max_utterances, device)
     results.update(checkpoint=which, out_dir=str(out_dir))
     (out_dir / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
     return results

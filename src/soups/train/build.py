@@ -16,11 +16,11 @@ from soups.data.batch import collate
 from soups.data.features import CMVNAccumulator, GlobalCMVN, ctc_frames_needed, frames_after_subsampling
 from soups.data.manifests import load_cuts
 from soups.data.skips import SkipLog
-from soups.data.streams import Stream, StreamConfig, feature_manifest
+from soups.data.streams import Stream, StreamConfig
 from soups.data.text import normalize_asr
 from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
-from soups.errors import ConfigError
-from soups.model import ConformerEncoder, DecoderConfig, get_preset
+from soups.errors import ConfigError, DataError
+from soups.model import ConformerEncoder, get_preset
 from soups.moo.engine import GradientEngine
 from soups.moo.hierarchy import Hierarchy, HierarchyConfig
 from soups.moo.layers import LayerSelector
@@ -32,21 +32,23 @@ log = logging.getLogger(__name__)
 TOKENIZERS_FILE, CMVN_FILE = "tokenizers.json", "cmvn.json"
 
 
-def stream_langs(cfg: ExperimentConfig) -> dict[str, list[str]]:
-    """``{stream: languages}``: one stream per supervised language, plus the SSL stream (pooled)."""
-    out = {lang: [lang] for lang in cfg.supervised_langs}
+def stream_sources(cfg: ExperimentConfig) -> dict[str, list]:
+    """``{stream: [Source, …]}``: one stream per supervised language, plus the SSL stream (pooled)."""
+    out = {lang: cfg.data.sources(lang, "train") for lang in cfg.supervised_langs}
     for o in cfg.objectives:
         if o.task == "ssl":
-            out["ssl"] = list(o.langs or cfg.supervised_langs)
+            out["ssl"] = [src for lang in (o.langs or cfg.supervised_langs) for src in cfg.data.sources(lang, "ssl")]
     return out
 
 
 def _texts(cfg: ExperimentConfig, lang: str, field: str) -> list[str]:
-    cuts = load_cuts(feature_manifest(cfg.data.dir, lang, cfg.data.train_split))
-    sups = (c.supervisions[0] for c in cuts)
-    if field == "asr":
-        return [normalize_asr(s.text or "", lang) for s in sups]
-    return [(s.custom or {}).get("translation", "") for s in sups]
+    texts = []
+    for src in cfg.data.sources(lang, "train"):
+        for cut in load_cuts(src.path):
+            sup = cut.supervisions[0]
+            texts.append(normalize_asr(sup.text or "", lang) if field == "asr"
+                         else (sup.custom or {}).get("translation", ""))
+    return texts
 
 
 def build_tokenizers(cfg: ExperimentConfig, exp_dir: Path) -> dict:
@@ -56,14 +58,22 @@ def build_tokenizers(cfg: ExperimentConfig, exp_dir: Path) -> dict:
         return load_tokenizers(path)
     toks = {}
     for lang in sorted({o.lang for o in cfg.objectives if o.task == "asr"}):
+        key = f"tokenizers.asr_per_language.{lang}" if lang in cfg.tokenizers.asr_per_language else "tokenizers.asr"
         spec = cfg.tokenizers.asr_per_language.get(lang, cfg.tokenizers.asr)
-        toks[f"asr_{lang}"] = train_tokenizer(spec.kind, _texts(cfg, lang, "asr"), spec.vocab_size)
+        toks[f"asr_{lang}"] = _train(spec, _texts(cfg, lang, "asr"), key)
     st_langs = sorted({o.lang for o in cfg.objectives if o.task == "st"})
     if st_langs:
-        texts = [t for lang in st_langs for t in _texts(cfg, lang, "st")]
-        toks["st"] = train_tokenizer(cfg.tokenizers.st.kind, texts, cfg.tokenizers.st.vocab_size)
+        toks["st"] = _train(cfg.tokenizers.st, [t for lang in st_langs for t in _texts(cfg, lang, "st")],
+                            "tokenizers.st")
     save_tokenizers(toks, path)
     return toks
+
+
+def _train(spec, texts: list[str], key: str):
+    try:
+        return train_tokenizer(spec.kind, texts, spec.vocab_size)
+    except DataError as err:
+        raise ConfigError(f"{key}.vocab_size", err.message) from None
 
 
 def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -> GlobalCMVN:
@@ -74,9 +84,9 @@ def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -
     from soups.data.batch import load_cut_features
 
     acc = CMVNAccumulator()
-    langs = sorted({lang for langs in stream_langs(cfg).values() for lang in langs})
-    for lang in langs:
-        for i, cut in enumerate(load_cuts(feature_manifest(cfg.data.dir, lang, cfg.data.train_split))):
+    sources = {(s.lang, s.dir, s.split): s for srcs in stream_sources(cfg).values() for s in srcs}
+    for src in sources.values():
+        for i, cut in enumerate(load_cuts(src.path)):
             if i >= max_per_lang:
                 break
             acc.add(load_cut_features(cut).numpy())
@@ -132,15 +142,11 @@ def build_streams(cfg: ExperimentConfig, tokenizers: dict, cmvn: GlobalCMVN, ski
     asr_toks = {k[4:]: t for k, t in tokenizers.items() if k.startswith("asr_")}
     st_tok = tokenizers.get("st")
     streams = {}
-    for i, (name, langs) in enumerate(stream_langs(cfg).items()):
-        sc = StreamConfig(name, tuple(langs), cfg.data.train_split,
-                          {k: v for k, v in cfg.data.subset_fraction.items() if k in langs},
-                          {k: v for k, v in cfg.data.upsample.items() if k in langs},
-                          cfg.data.batch_cuts, cfg.data.max_duration, cfg.data.num_buckets, True,
-                          cfg.train.seed * 1000 + i)
+    for i, (name, sources) in enumerate(stream_sources(cfg).items()):
+        sc = StreamConfig(name, tuple(sources), cfg.data.batch_cuts, cfg.data.max_duration, cfg.data.num_buckets,
+                          True, cfg.train.seed * 1000 + i)
         collate_fn = lambda s, cuts: collate(s, cuts, cmvn, asr_toks, st_tok)  # noqa: E731
-        streams[name] = Stream(sc, cfg.data.dir, collate_fn, ctc_filter(cfg, name, tokenizers), skips,
-                               rank, world_size)
+        streams[name] = Stream(sc, collate_fn, ctc_filter(cfg, name, tokenizers), skips, rank, world_size)
     return streams
 
 

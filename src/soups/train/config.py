@@ -33,6 +33,17 @@ class SpecAugmentConfig:
 
 
 @dataclass
+class SourceSpec:
+    """A manifest: ``dir`` (default ``data.dir``), ``split``, and optional sampling controls (default: the
+    language-level ``data.subset_fraction`` / ``data.upsample``)."""
+
+    dir: str | None = None
+    split: str | None = None
+    fraction: float | None = None
+    upsample: int | None = None
+
+
+@dataclass
 class DataConfig:
     dir: str = "data/synthetic-small"          # a prepared data directory (soups prepare …)
     batch_cuts: int = 16                       # utterances per objective batch (equal for all objectives)
@@ -44,6 +55,32 @@ class DataConfig:
     dev_utterances: int = 100                  # per language, for periodic dev evaluation
     train_split: str = "train"
     dev_split: str = "dev"
+    test_split: str = "test"
+    # Per-language manifests when one directory and split names are not enough (LibriSpeech part names,
+    # several corpora, several test sets, unlabeled SSL audio). Languages not listed use the defaults above.
+    train_sources: dict[str, list[SourceSpec]] = field(default_factory=dict)
+    dev_sources: dict[str, SourceSpec] = field(default_factory=dict)
+    test_sources: dict[str, list[SourceSpec]] = field(default_factory=dict)
+    ssl_sources: dict[str, list[SourceSpec]] = field(default_factory=dict)
+
+    def sources(self, lang: str, kind: str = "train") -> list:
+        """Resolved :class:`soups.data.streams.Source` list of a language for ``train``, ``ssl``, ``dev``,
+        ``test`` or any other split name (read from ``data.dir``)."""
+        from soups.data.streams import Source
+
+        default_split = {"train": self.train_split, "ssl": self.train_split, "dev": self.dev_split,
+                         "test": self.test_split}.get(kind, kind)
+        specs = {"train": self.train_sources.get(lang), "test": self.test_sources.get(lang),
+                 "ssl": self.ssl_sources.get(lang) or self.train_sources.get(lang),
+                 "dev": [self.dev_sources[lang]] if lang in self.dev_sources else None}.get(kind)
+        sampling = kind in ("train", "ssl")
+        out = []
+        for spec in specs or [SourceSpec()]:
+            frac = spec.fraction if spec.fraction is not None else self.subset_fraction.get(lang, 1.0)
+            up = spec.upsample if spec.upsample is not None else self.upsample.get(lang, 1)
+            out.append(Source(lang, spec.dir or self.dir, spec.split or default_split,
+                              frac if sampling else 1.0, up if sampling else 1))
+        return out
 
 
 @dataclass
@@ -177,6 +214,13 @@ class ExperimentConfig:
             raise ConfigError("objectives", f"duplicate objective name(s) {dup}")
         if sum(o.task == "ssl" for o in self.objectives) > 1:
             raise ConfigError("objectives", "at most one self-supervised objective")
+        used = set(self.supervised_langs) | {lang for o in self.objectives if o.task == "ssl"
+                                             for lang in (o.langs or self.supervised_langs)}
+        for key in ("train_sources", "dev_sources", "test_sources", "ssl_sources", "subset_fraction", "upsample"):
+            unused = sorted(set(getattr(self.data, key)) - used)
+            if unused:
+                raise ConfigError(f"data.{key}", f"language(s) {unused} are used by no objective",
+                                  choices=sorted(used))
 
     @property
     def supervised_langs(self) -> list[str]:

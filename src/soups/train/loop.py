@@ -112,7 +112,8 @@ def dev_eval(ctx: TrainContext) -> dict:
     cfg = ctx.cfg
     opts = DecodeOptions(ctc_beam=1, decoder_beam=1, max_len_ratio=cfg.eval.max_len_ratio,
                          batch_cuts=cfg.eval.batch_cuts)
-    return evaluate(ctx.model, cfg.data.dir, ctx.tokenizers, ctx.cmvn, cfg.data.dev_split, opts,
+    sources = {lang: cfg.data.sources(lang, "dev") for lang in cfg.supervised_langs}
+    return evaluate(ctx.model, sources, ctx.tokenizers, ctx.cmvn, cfg.data.dev_split, opts,
                     ctx.exp_dir / "dev", cfg.data.dev_utterances, ctx.device, ctx.autocast)
 
 
