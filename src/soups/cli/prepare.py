@@ -37,6 +37,8 @@ def register(sub) -> None:
     syn.add_argument("--workers", type=int, default=2, help="synthesis processes")
     syn.add_argument("--audio-format", choices=["flac", "mp3"], default="flac",
                      help="flac (default, fast) or mp3 (like the Common Voice release, ~3x slower to write)")
+    syn.add_argument("--noisy-share", type=float, default=0.3, help="share of utterances with added noise")
+    syn.add_argument("--snr", default="5,25", help="SNR range in dB of the noisy utterances (LOW,HIGH)")
     syn.set_defaults(func=run_synthetic)
 
     cov = psub.add_parser("covost2", help="read Common Voice clips + CoVoST 2 TSVs")
@@ -94,9 +96,17 @@ def _print_report(report: dict, as_json: bool) -> None:
 def run_synthetic(args) -> int:
     from soups.data.prepare import prepare_synthetic
 
+    from soups.data.synthetic.corpus import Conditions
+    from soups.errors import SoupsError
+
     langs = parse_langs(args.langs)
+    try:
+        low, high = (float(x) for x in args.snr.split(","))
+        conditions = Conditions(args.noisy_share, (low, high))
+    except ValueError as err:
+        raise SoupsError(f"--noisy-share/--snr: {err}") from None
     report = prepare_synthetic(args.out, args.size, args.seed, tuple(langs), args.workers, args.audio_format,
-                               args.strict)
+                               args.strict, conditions=conditions)
     _print_report(report, args.json)
     if not args.json:
         print(f"corpus: {report['corpus']['utterances']} utterances ({report['corpus']['synthesized_now']} "

@@ -36,13 +36,15 @@ def prepare_covost2(cv_root: str | Path, covost_dir: str | Path, langs: list[str
 
 
 def prepare_synthetic(out: str | Path, size: str = "tiny", seed: int = 0, langs: tuple[str, ...] = ALL_LANGS,
-                      workers: int = 2, audio_format: str = "flac", strict: bool = False, progress=None) -> dict:
+                      workers: int = 2, audio_format: str = "flac", strict: bool = False, progress=None,
+                      conditions=None) -> dict:
     """Synthesize the built-in corpus under ``out/corpus`` (reusing what exists) and prepare it."""
-    from soups.data.synthetic.corpus import build_corpus
+    from soups.data.synthetic.corpus import Conditions, build_corpus
 
     out = Path(out)
     t0 = time.time()
-    built = build_corpus(out / "corpus", size, seed, tuple(langs), workers, audio_format, progress)
+    built = build_corpus(out / "corpus", size, seed, tuple(langs), workers, audio_format, progress,
+                         conditions or Conditions())
     t1 = time.time()
     report = prepare_covost2(out / "corpus" / "cv", out / "corpus" / "covost", list(langs), out, strict)
     report.update(corpus=built, synthesis_s=round(t1 - t0, 1), reading_s=round(time.time() - t1, 1))

@@ -40,7 +40,20 @@ SPLITS = ("train", "dev", "test")
 # Utterances per synthesis process. Part of the determinism contract: espeak-ng state carries over inside a
 # process, so the chunk boundaries (not the number of workers) shape the audio; changing CHUNK changes bytes.
 CHUNK = 500
-NOISY_SHARE = 0.3  # share of utterances with additive noise, SNR uniform in [5, 25] dB
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Acoustic conditions: the share of utterances with additive noise (white/pink/brown) and its SNR range."""
+
+    noisy_share: float = 0.3
+    snr_db: tuple[float, float] = (5.0, 25.0)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.noisy_share <= 1.0:
+            raise ValueError(f"--noisy-share must be in [0, 1], got {self.noisy_share}")
+        if not self.snr_db[0] <= self.snr_db[1]:
+            raise ValueError(f"--snr must be LOW,HIGH with LOW <= HIGH, got {self.snr_db}")
 
 
 @dataclass(frozen=True)
@@ -84,15 +97,16 @@ def _sentences(lang: str, n: int, seed: int) -> list[tuple[str, str]]:
     return [(p.text, p.translation) for p in sample_pairs(lang, n, seed)]
 
 
-def _effects(rng: random.Random) -> Effects:
-    noisy = rng.random() < NOISY_SHARE
+def _effects(rng: random.Random, conditions: Conditions) -> Effects:
+    noisy = rng.random() < conditions.noisy_share
     return Effects(lead_s=round(rng.uniform(0.05, 0.3), 3), trail_s=round(rng.uniform(0.05, 0.3), 3),
                    gain_db=round(rng.uniform(-6.0, 3.0), 2),
                    noise_kind=rng.choice(NOISE_KINDS) if noisy else None,
-                   snr_db=round(rng.uniform(5.0, 25.0), 2))
+                   snr_db=round(rng.uniform(*conditions.snr_db), 2))
 
 
-def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "flac") -> list[PlannedUtterance]:
+def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "flac",
+                  conditions: Conditions = Conditions()) -> list[PlannedUtterance]:
     """The deterministic plan for one language: test sentences first, then dev, then train (all distinct,
     so test and dev sentences never occur in training)."""
     counts = {"test": size.test, "dev": size.dev, "train": size.train}
@@ -107,7 +121,7 @@ def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "f
             text, translation = pairs[idx]
             clip = f"common_voice_{cv_code(lang)}_{numbers[idx]}.{audio_format}"
             plan.append(PlannedUtterance(lang, split, clip, text, translation, rng.choice(speakers),
-                                         _effects(rng), f"{seed}-{lang}-{idx}"))
+                                         _effects(rng, conditions), f"{seed}-{lang}-{idx}"))
         start += counts[split]
     return plan
 
@@ -174,9 +188,10 @@ def write_tsvs(plan: list[PlannedUtterance], root: Path) -> None:
 
 
 def build_corpus(root: Path, size: str = "tiny", seed: int = 0, langs: tuple[str, ...] = ALL_LANGS,
-                 workers: int = 2, audio_format: str = "flac", progress=None) -> dict:
+                 workers: int = 2, audio_format: str = "flac", progress=None,
+                 conditions: Conditions = Conditions()) -> dict:
     """Plan, synthesize (what is missing) and write the TSVs under ``root``; returns a small report."""
-    plan = [u for lang in langs for u in plan_language(lang, SIZES[size], seed, audio_format)]
+    plan = [u for lang in langs for u in plan_language(lang, SIZES[size], seed, audio_format, conditions)]
     cv_root = root / "cv"
     written = synthesize(plan, cv_root, workers, progress)
     write_tsvs(plan, root)
