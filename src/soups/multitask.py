@@ -63,25 +63,42 @@ class MultiTaskModel(nn.Module):
 
     def objective_terms(self, views: dict, batches: dict[str, Batch], halves: bool
                         ) -> tuple[StepTerms, dict[str, LossOutput]]:
-        """Every objective's loss(es), taps and head parameters; plus the full outputs for logging."""
-        losses, taps, rows, heads, outputs = [], [], [], [], {}
+        """Every objective's loss(es), taps and head parameters; plus the full outputs for logging.
+        Objectives whose stream has no batch here (computed by another process) get no terms."""
+        losses, taps, rows, heads, weights, outputs = [], [], [], [], [], {}
         for name, obj in self.objectives.items():
-            view = views[obj.stream].tap()  # this objective's own slice of the encoder output
-            batch = batches[obj.stream]
-            if halves:  # MoDo's two samples; a 1-utterance batch is both (the engine splits its gradient)
-                parts = [torch.tensor(h, dtype=torch.long) for h in batch.halves()]
-                if parts[0].equal(parts[1]):
-                    outs = [obj(view, batch)] * 2
-                else:
-                    outs = [obj(view.select(r.to(view.out.device)), batch.select(r.tolist())) for r in parts]
-            else:
-                parts, outs = [torch.arange(len(batch))], [obj(view, batch)]
+            heads.append([p for p in obj.parameters() if p.requires_grad])
+            if obj.stream not in batches:
+                losses.append([]), taps.append([]), rows.append([]), weights.append([])
+                continue
+            view, batch = views[obj.stream].tap(), batches[obj.stream]  # the objective's own output slice
+            parts, outs = self._sample_losses(obj, view, batch, halves)
             losses.append([o.loss for o in outs])
             taps.append([view.out, *view.intermediate.values()])
             rows.append([p.to(view.out.device) for p in parts])
-            heads.append([p for p in obj.parameters() if p.requires_grad])
+            weights.append([o.weight for o in outs])
             outputs[name] = _merge(outs)
-        return StepTerms(losses, taps, rows if halves else None, heads), outputs
+        return StepTerms(losses, taps, rows if halves else None, heads, weights), outputs
+
+    @staticmethod
+    def _sample_losses(obj, view, batch: Batch, halves: bool) -> tuple[list[torch.Tensor], list[LossOutput]]:
+        """The objective on each sample: the two halves (MoDo's double sampling) or the whole batch."""
+        if len(batch) == 0:  # an empty shard (fewer utterances than ranks): zero losses, still in the graph
+            zero = LossOutput(view.out.sum() * 0.0, {}, items=0, weight=0.0)
+            n = 2 if halves else 1
+            return [torch.arange(0)] * n, [zero] * n
+        if not halves:
+            return [torch.arange(len(batch))], [obj(view, batch)]
+        parts = [torch.tensor(h, dtype=torch.long) for h in batch.halves()]
+        if parts[0].equal(parts[1]):  # a 1-utterance batch is both samples (the engine splits its gradient)
+            return parts, [obj(view, batch)] * 2
+        outs = []
+        for r in parts:
+            if len(r) == 0:  # this shard holds no utterance of that half
+                outs.append(LossOutput(view.out.sum() * 0.0, {}, items=0, weight=0.0))
+            else:
+                outs.append(obj(view.select(r.to(view.out.device)), batch.select(r.tolist())))
+        return parts, outs
 
 
 class _StreamRows:
@@ -106,4 +123,4 @@ def _merge(outs: list[LossOutput]) -> LossOutput:
     keys = set.intersection(*(set(o.metrics) for o in outs))
     metrics = {k: sum(o.metrics[k] for o in outs) / len(outs) for k in keys}
     return LossOutput(sum(o.loss for o in outs) / len(outs), metrics, sum(o.skipped for o in outs),
-                      sum(o.items for o in outs))
+                      sum(o.items for o in outs), sum(o.weight for o in outs))

@@ -49,6 +49,7 @@ class LossOutput:
     metrics: dict[str, float]
     skipped: int = 0       # items dropped (infeasible CTC target, non-finite loss, unknown label)
     items: int = 0
+    weight: float = 0.0    # how many units the loss averages over (utterances, or SSL target frames)
 
 
 def pad_tokens(seqs: list[list[int]], device) -> tuple[Tensor, Tensor]:
@@ -103,7 +104,7 @@ class CTCObjective(Objective):
         else:
             metrics = {}
         metrics["loss"] = float(loss.detach())
-        return LossOutput(loss, metrics, skipped=int((~keep).sum()), items=len(keep))
+        return LossOutput(loss, metrics, skipped=int((~keep).sum()), items=len(keep), weight=float(keep.sum()))
 
 
 class DecoderObjective(Objective):
@@ -115,7 +116,8 @@ class DecoderObjective(Objective):
         per_utt = self.head.loss(view.out, view.mask, tokens_in, tokens_out, lengths, reduction="none")
         keep = torch.isfinite(per_utt) & (target_lens > 0)
         loss = masked_mean(per_utt, keep, view.out)
-        return LossOutput(loss, {"loss": float(loss.detach())}, skipped=int((~keep).sum()), items=len(keep))
+        return LossOutput(loss, {"loss": float(loss.detach())}, skipped=int((~keep).sum()), items=len(keep),
+                          weight=float(keep.sum()))
 
 
 class SSLObjectiveAdapter(Objective):
@@ -128,7 +130,8 @@ class SSLObjectiveAdapter(Objective):
         loss, metrics = self.head.loss(view.out, view.mask, batch.ssl, self.generator)
         if not torch.isfinite(loss):
             return LossOutput(view.out.sum() * 0.0, {"loss": float("nan")}, skipped=len(batch), items=len(batch))
-        return LossOutput(loss, metrics, items=len(batch))
+        units = metrics.get("num_targets", metrics.get("num_predictions", float(len(batch))))
+        return LossOutput(loss, metrics, items=len(batch), weight=float(units))
 
 
 class GenderObjective(Objective):
@@ -142,7 +145,7 @@ class GenderObjective(Objective):
         logits = self.head(view.out, view.mask).detach()
         acc = float((logits.argmax(-1) == labels)[keep].float().mean()) if bool(keep.any()) else 0.0
         return LossOutput(loss, {"loss": float(loss.detach()), "accuracy": acc},
-                          skipped=int((~keep).sum()), items=len(keep))
+                          skipped=int((~keep).sum()), items=len(keep), weight=float(keep.sum()))
 
 
 def build_objective(cfg: ObjectiveConfig, d_model: int, vocab_size: int | None = None,

@@ -27,9 +27,9 @@ def test_defaults_heads_and_streams():
 
 def test_overrides_parse_yaml_values_including_list_items():
     c = cfg("train.max_steps=7", "train.lr_backbone=1e-3", "objectives.1.weight=0.5", "moo.mode=fast",
-            "data.upsample={ca: 4}", "train.max_minutes=null")
+            "data.upsample={fr: 4}", "train.max_minutes=null")
     assert (c.train.max_steps, c.train.lr_backbone, c.objectives[1].weight, c.moo.mode) == (7, 1e-3, 0.5, "fast")
-    assert c.data.upsample == {"ca": 4} and c.train.max_minutes is None
+    assert c.data.upsample == {"fr": 4} and c.train.max_minutes is None
 
 
 @pytest.mark.parametrize("override,key,text", [
@@ -56,6 +56,8 @@ def test_structural_errors():
         load_config(None, data={"objectives": [{"name": "a", "task": "asr"}]})
     with pytest.raises(ConfigError, match="config file not found"):
         load_config("/nonexistent.yaml")
+    with pytest.raises(ConfigError, match=r"language\(s\) \['ca'\] are used by no objective"):
+        load_config(None, data={**BASE, "data": {"upsample": {"ca": 4}}})
 
 
 def test_config_diff_lists_changed_keys_and_honours_ignores():

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from soups.data.features import GlobalCMVN, fbank_extractor
+from soups.data.features import NUM_MEL_BINS, GlobalCMVN, fbank_extractor
 from soups.data.text import normalize_asr
 
 
@@ -36,8 +36,8 @@ class Batch:
     def __len__(self) -> int:
         return len(self.cut_ids)
 
-    def to(self, device) -> "Batch":
-        self.feats, self.feat_lens = self.feats.to(device), self.feat_lens.to(device)
+    def to(self, device, dtype: torch.dtype | None = None) -> "Batch":
+        self.feats, self.feat_lens = self.feats.to(device, dtype), self.feat_lens.to(device)
         return self
 
     def select(self, index: list[int]) -> "Batch":
@@ -75,6 +75,8 @@ def collate(stream: str, cuts, cmvn: GlobalCMVN | None, asr_tokenizers: dict | N
             st_tokenizer=None) -> Batch:
     """Cuts -> :class:`Batch` (features padded with zeros after normalisation)."""
     cuts = list(cuts)
+    if not cuts:  # an empty shard (a global batch smaller than the number of ranks)
+        return Batch(stream, torch.zeros(0, 0, NUM_MEL_BINS), torch.zeros(0, dtype=torch.long), [], [], [], [])
     mats = [load_cut_features(c) for c in cuts]
     lens = torch.tensor([m.shape[0] for m in mats], dtype=torch.long)
     feats = torch.zeros(len(mats), int(lens.max()), mats[0].shape[1])

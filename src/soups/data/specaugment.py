@@ -1,5 +1,6 @@
-"""SpecAugment (frequency and time masking, Park et al. 2019) on padded batches, driven by an explicit
-``torch.Generator`` so that training resumes bit-exactly (the generator state is checkpointed).
+"""SpecAugment (frequency and time masking, Park et al. 2019) on padded batches, driven by explicit
+``torch.Generator`` objects: one for the batch, or one per utterance (the trainer seeds each utterance's
+generator from its position in the global batch, so draws do not depend on the number of ranks).
 
 Time masks are placed inside each utterance's valid frames only; their width is bounded by a fraction of
 that utterance's length (adaptive masking, as in icefall/ESPnet). Time warping is not implemented.
@@ -26,19 +27,22 @@ class SpecAugment:
     time_width_ratio: float = 0.05  # each time mask is at most this fraction of the utterance
     fill: float = 0.0               # after CMVN, 0 is the mean
 
-    def __call__(self, feats: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """``feats (B, T, F)``, ``lengths (B,)`` -> masked copy, same shape."""
+    def __call__(self, feats: torch.Tensor, lengths: torch.Tensor,
+                 generator: torch.Generator | list[torch.Generator]) -> torch.Tensor:
+        """``feats (B, T, F)``, ``lengths (B,)`` -> masked copy, same shape. ``generator``: one for the
+        batch or a list with one per utterance."""
         out = feats.clone()
         batch, _, num_bins = out.shape
         for b in range(batch):
+            gen = generator[b] if isinstance(generator, (list, tuple)) else generator
             valid = int(lengths[b])
             for _ in range(self.freq_masks):
-                width = int(torch.randint(0, self.freq_width + 1, (1,), generator=generator))
-                start = int(torch.randint(0, max(1, num_bins - width + 1), (1,), generator=generator))
+                width = int(torch.randint(0, self.freq_width + 1, (1,), generator=gen))
+                start = int(torch.randint(0, max(1, num_bins - width + 1), (1,), generator=gen))
                 out[b, :valid, start:start + width] = self.fill
             max_width = int(self.time_width_ratio * valid)
             for _ in range(self.time_masks if max_width > 0 else 0):
-                width = int(torch.randint(0, max_width + 1, (1,), generator=generator))
-                start = int(torch.randint(0, max(1, valid - width + 1), (1,), generator=generator))
+                width = int(torch.randint(0, max_width + 1, (1,), generator=gen))
+                start = int(torch.randint(0, max(1, valid - width + 1), (1,), generator=gen))
                 out[b, start:start + width, :] = self.fill
         return out

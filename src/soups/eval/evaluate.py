@@ -98,7 +98,7 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
 def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast) -> dict[str, list[str]]:
     hyps = {o.name: [None] * len(cuts) for o in objs}
     for idx in _batches(cuts, opts.batch_cuts):
-        batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device)
+        batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device, next(model.parameters()).dtype)
         with autocast() if autocast else torch.autocast("cpu", enabled=False):
             views = model.encode({stream: batch})
         for obj in objs:

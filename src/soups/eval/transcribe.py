@@ -55,6 +55,7 @@ def transcribe(exp: str | Path, lang: str, task: str, files: list[str], beam: in
     extractor, out = fbank_extractor(), []
     for f in files:
         feats = cmvn(torch.from_numpy(extractor.extract(load_audio_16k(f), SAMPLE_RATE)))
+        feats = feats.to(next(model.parameters()).dtype)
         batch = Batch(obj.stream, feats[None], torch.tensor([feats.shape[0]]), [str(f)], [lang], [""], [""])
         view = model.encode({obj.stream: batch})[obj.stream].tap()
         out.append(decode_objective(obj, view, opts, tokenizers)[0])

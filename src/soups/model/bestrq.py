@@ -35,6 +35,7 @@ from torch import Tensor, nn
 from soups.errors import ConfigError
 from soups.model.ssl import SSLBatch, SSLObjective, rand_like_gen
 from soups.model.subsampling import subsampled_lengths
+from soups.model.numerics import upcast
 
 
 @dataclass
@@ -127,7 +128,7 @@ class BestRQObjective(SSLObjective):
     def loss(self, enc_out: Tensor, enc_mask: Tensor, batch: SSLBatch, generator=None):
         c, v = self.cfg.num_codebooks, self.cfg.num_codes
         sel = batch.frame_mask & enc_mask
-        logits = self.head(enc_out[sel]).view(-1, c, v).float()  # (N, C, V)
+        logits = upcast(self.head(enc_out[sel]).view(-1, c, v))  # (N, C, V)
         tgt = batch.targets[sel]  # (N, C)
         metrics = {
             "code_entropy_bits": code_entropy_bits(batch.targets[enc_mask], v),

@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from soups.errors import ConfigError
 from soups.model.ssl import SSLBatch, SSLObjective, rand_like_gen
+from soups.model.numerics import upcast
 
 
 @dataclass
@@ -114,7 +115,7 @@ class CPCObjective(SSLObjective):
                 break
             logits, valid = self._step_logits(enc_out, preds[:, :tk, k], lengths, k + 1, n_neg, generator)
             zeros = logits.new_zeros(b * tk, dtype=torch.long)  # the positive is class 0
-            ce = F.cross_entropy(logits.flatten(0, 1).float(), zeros, reduction="none")
+            ce = F.cross_entropy(upcast(logits.flatten(0, 1)), zeros, reduction="none")
             vflat = valid.flatten()
             total = total + ce.masked_fill(~vflat, 0.0).sum()
             count += int(vflat.sum())

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from soups.model.attention import masked_sdpa, merge_heads, split_heads
+from soups.model.numerics import upcast
 
 
 def sinusoidal_positions(start: int, length: int, dim: int, device) -> Tensor:
@@ -172,7 +173,7 @@ class TransformerDecoderHead(nn.Module):
         ``reduction``: "mean" (per token over the batch), "sum", or "none" -> ``(B,)`` per-utterance
         token-mean (lets the caller spot NaN/inf items).
         """
-        logits = self(enc_out, enc_mask, tokens_in, lengths).float()
+        logits = upcast(self(enc_out, enc_mask, tokens_in, lengths))
         ce = F.cross_entropy(
             logits.transpose(1, 2), tokens_out, reduction="none", label_smoothing=self.label_smoothing
         )  # (B, U)
@@ -204,5 +205,5 @@ class TransformerDecoderHead(nn.Module):
             x, (k, v) = layer(x, None, mem, state.enc_mask, past=(state.self_k[i], state.self_v[i]))
             new_k.append(k)
             new_v.append(v)
-        logp = F.log_softmax(self.out(self.norm(x[:, 0])).float(), dim=-1)
+        logp = F.log_softmax(upcast(self.out(self.norm(x[:, 0]))), dim=-1)
         return logp, DecoderState(state.cross_k, state.cross_v, new_k, new_v, state.enc_mask, state.length + 1)

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from soups.model.decoder import TransformerDecoderHead
+from soups.model.numerics import upcast
 
 __all__ = ["CTCHead", "CTCLossOutput", "ClassificationHead", "TransformerDecoderHead", "ctc_min_frames"]
 
@@ -61,7 +62,7 @@ class CTCHead(nn.Module):
         self.proj = nn.Linear(d_model, vocab_size)
 
     def forward(self, enc_out: Tensor) -> Tensor:
-        return F.log_softmax(self.proj(enc_out).float(), dim=-1)
+        return F.log_softmax(upcast(self.proj(enc_out)), dim=-1)
 
     def loss(
         self, enc_out: Tensor, enc_lengths: Tensor, targets: Tensor, target_lengths: Tensor, reduction: str = "none"
@@ -111,4 +112,4 @@ class ClassificationHead(nn.Module):
 
     def loss(self, enc_out: Tensor, mask: Tensor, labels: Tensor, reduction: str = "none") -> Tensor:
         """Cross-entropy; ``labels`` ``(B,)`` class ids -> ``(B,)`` (``reduction="none"``) or scalar."""
-        return F.cross_entropy(self(enc_out, mask).float(), labels, reduction=reduction)
+        return F.cross_entropy(upcast(self(enc_out, mask)), labels, reduction=reduction)

@@ -37,19 +37,29 @@ MODES = ("linear", "faithful", "layers", "fast")
 
 @dataclass
 class StepTerms:
-    """What one training step hands to the engine (M objectives, S samples each)."""
+    """What one training step hands to the engine (M objectives, S samples each).
+
+    Under objective parallelism a process computes only some objectives: the others have no losses and no
+    taps here (``losses[m] == []``), and their gradient rows arrive through the engine's ``reduce``.
+    ``sample_weights[m][s]`` is how many items loss ``[m][s]`` averages over (for exact global means
+    across data-parallel ranks)."""
 
     losses: list[list[Tensor]]                 # [m][s] scalar losses
     taps: list[list[Tensor]]                   # [m] tensors at which objective m meets the shared model
     sample_rows: list[list[Tensor]] | None     # [m][s] rows (dim 0 of the taps) of each sample; None if S=1
     head_params: list[list[nn.Parameter]]      # [m] the objective's own parameters
+    sample_weights: list[list[float]] | None = None
 
     @property
     def num_samples(self) -> int:
-        return len(self.losses[0])
+        return max(len(ls) for ls in self.losses)
 
-    def mean_losses(self) -> list[Tensor]:
-        return [sum(ls) / len(ls) for ls in self.losses]
+    @property
+    def local(self) -> list[bool]:
+        return [bool(ls) for ls in self.losses]
+
+    def mean_losses(self) -> list[Tensor | None]:
+        return [sum(ls) / len(ls) if ls else None for ls in self.losses]
 
 
 @dataclass
@@ -77,7 +87,7 @@ class GradientEngine:
         """Set ``.grad`` of shared and head parameters for this step; returns what to log."""
         if self.mode == "linear":
             w = static_weights if static_weights is not None else self.static.static_weights(epoch, step)
-            total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()))
+            total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None)
             total.backward()
             return {"weights": w}
         tap_grads = self._heads_backward(terms)
@@ -94,7 +104,7 @@ class GradientEngine:
             G = self._jacobians(terms, tap_grads, self.shared)
             grams = self._gram(G)
             self.last_weights = self.hierarchy.weights(grams, epoch, step)
-            self._assign(self.shared, self._combine(G, self.last_weights))
+            self._assign(self.shared, self._combine(G, self.last_weights, terms.local))
             return {"weights": self.last_weights, "gram": grams.K}
         return self._layers_backward(terms, tap_grads, epoch, step, update)
 
@@ -102,9 +112,9 @@ class GradientEngine:
     def _heads_backward(self, terms: StepTerms) -> list[list[Tensor]]:
         """Backward through the heads only: each head gets its objective's (mean over samples) gradient;
         returns ∂l_m/∂tap for every objective's taps (retaining the shared graph)."""
-        losses = terms.mean_losses()
+        losses = [l for l in terms.mean_losses() if l is not None]
         taps = [t for ts in terms.taps for t in ts]
-        heads = [p for ps in terms.head_params for p in ps]
+        heads = [p for m, ps in enumerate(terms.head_params) if terms.local[m] for p in ps]
         grads = torch.autograd.grad(sum(losses), taps + heads, retain_graph=True, allow_unused=True)
         for p, g in zip(heads, grads[len(taps):]):
             if g is not None:
@@ -120,6 +130,8 @@ class GradientEngine:
 
         ``tap_grads`` belong to the mean over samples (1/S Σ_s l_m^s); rows of different samples are
         disjoint, so the gradient of l_m^s alone is S × (those rows of the tap gradient)."""
+        if not terms.local[m]:
+            return [[] for _ in range(terms.num_samples)]
         if terms.sample_rows is None or terms.num_samples == 1:
             return [tap_grads[m]]
         all_rows = torch.cat(terms.sample_rows[m])
@@ -138,8 +150,12 @@ class GradientEngine:
     def _jacobians(self, terms, tap_grads, params: list[nn.Parameter]) -> list[Tensor]:
         """G_s (M × P) for each sample s: rows = exact per-objective gradients of ``params``."""
         per_sample: list[list[Tensor]] = [[] for _ in range(max(1, terms.num_samples))]
+        size = sum(p.numel() for p in params)
         for m in range(len(terms.taps)):
             for s, cots in enumerate(self._sample_cotangents(terms, tap_grads, m)):
+                if not cots:  # computed by another process: a zero row, filled in by ``reduce``
+                    per_sample[s].append(params[0].new_zeros(size))
+                    continue
                 grads = torch.autograd.grad(terms.taps[m], params, cots, retain_graph=True, allow_unused=True)
                 per_sample[s].append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
                                                 for p, g in zip(params, grads)]))
@@ -151,10 +167,14 @@ class GradientEngine:
         return GramInfo.from_jacobians(G[0], G[1] if len(G) > 1 else None)
 
     @staticmethod
-    def _combine(G: list[Tensor], w: Tensor) -> Tensor:
-        """d = wᵀ mean_s(G_s) (METHOD.md: λᵀ(G1 + G2)/2)."""
+    def _combine(G: list[Tensor], w: Tensor, local: list[bool] | None = None) -> Tensor:
+        """d = wᵀ mean_s(G_s) (METHOD.md: λᵀ(G1 + G2)/2), over this process's objectives only (``local``):
+        under objective parallelism the processes' parts are summed afterwards."""
         mean = sum(G) / len(G)
-        return w.to(mean) @ mean
+        w = w.to(mean)
+        if local is not None and not all(local):
+            w = w * torch.tensor(local, dtype=w.dtype, device=w.device)
+        return w @ mean
 
     @staticmethod
     def _assign(params: list[nn.Parameter], flat: Tensor) -> None:
@@ -168,18 +188,26 @@ class GradientEngine:
         """ONE backward through the shared model with cotangents Σ_m w_m ∂l_m/∂tap."""
         taps = [t for ts in terms.taps for t in ts]
         cots = [float(w[m]) * g for m, gs in enumerate(tap_grads) for g in gs]
-        torch.autograd.backward(taps, cots)
+        if taps:
+            torch.autograd.backward(taps, cots)
 
     def _tap_grams(self, terms: StepTerms, tap_grads) -> GramInfo:
         """Gram of tap gradients summed over all but the last dim (the Gram of a virtual shared bias)."""
         vecs: list[list[Tensor]] = [[] for _ in range(max(1, terms.num_samples))]
+        width = self._tap_width(terms)
         for m in range(len(terms.taps)):
             for s, cots in enumerate(self._sample_cotangents(terms, tap_grads, m)):
-                vecs[s].append(torch.cat([c.reshape(-1, c.shape[-1]).sum(0) for c in cots]))
+                vecs[s].append(torch.cat([c.reshape(-1, c.shape[-1]).sum(0) for c in cots]) if cots
+                               else self.shared[0].new_zeros(width))
         G = [torch.stack(v) for v in vecs]
         if self.reduce is not None:
             G = [self.reduce(g) for g in G]
         return self._gram(G)
+
+    @staticmethod
+    def _tap_width(terms: StepTerms) -> int:
+        """Length of one objective's pooled tap vector (the same for every objective)."""
+        return next(sum(t.shape[-1] for t in ts) for ts in terms.taps if ts)
 
     def _layers_backward(self, terms, tap_grads, epoch, step, update) -> dict:
         """Layer-wise conflict selection (see the module docstring)."""
@@ -200,7 +228,8 @@ class GradientEngine:
                 self.last_layer_weights[name] = self.selector.weights_for(name, self._gram(blocks[name]), epoch, step)
             for p in self.layer_groups[name]:
                 p.grad = None
-            self._assign(self.layer_groups[name], self._combine(blocks[name], self.last_layer_weights[name]))
+            self._assign(self.layer_groups[name],
+                         self._combine(blocks[name], self.last_layer_weights[name], terms.local))
         log.update(weights=static_w, selected=selected)
         return log
 

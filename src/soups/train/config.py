@@ -183,8 +183,11 @@ class TrainConfig:
     best_metric: str = "average"         # "average" (mean of WER-like minus BLEU-like) or an objective name
     device: Literal["auto", "cpu", "cuda"] = "auto"
     bf16: bool = True                    # autocast to bfloat16 on CUDA
+    precision: Literal["float32", "float64"] = "float32"  # float64: for verification (e.g. exactness checks)
     threads: int | None = None           # torch intra-op threads on CPU (None: torch default)
     encoder_forward: Literal["joint", "per_stream"] = "joint"
+    parallel: Literal["data", "objective"] = "data"   # under torchrun: split batches, or objectives (streams)
+    dist_timeout_s: int = 1800           # collective timeout (rank 0 evaluates while the others wait)
 
 
 @dataclass

@@ -1,17 +1,34 @@
-"""Launching training in one process or under ``torchrun`` (gloo on CPU, NCCL on GPU).
+"""Distributed training on ``torch.distributed`` (launched by ``torchrun``; gloo on CPU, NCCL on GPU).
 
-Under torchrun every rank samples the same global batch per stream and keeps its shard; gradients are
-averaged across ranks after the gradient engine (see :mod:`soups.moo.engine` for what the engine reduces
-itself). Rank 0 writes logs and checkpoints.
+    torchrun --standalone --nproc_per_node=2 -m soups train configs/demo.yaml --out runs/ddp
+    torchrun --nnodes=2 --nproc_per_node=8 --rdzv_backend=c10d --rdzv_endpoint=HOST:29400 \\
+        -m soups train CONFIG --out EXP train.parallel=data
+
+Two ways to split the work (``train.parallel``):
+
+``data``       every rank samples the same *global* batch per stream and keeps its shard; each objective's
+               loss on a rank is rescaled by (its items / all ranks' items) so that the mean of the ranks'
+               gradients is exactly the single-process gradient of the global batch. What the gradient
+               engine needs (per-objective gradients, tap Grams) and the final gradients are averaged.
+``objective``  ranks own whole streams (e.g. one language each), run the encoder on their streams only
+               and exchange only what the weights and the direction need: the rows of G (faithful) or the
+               pooled tap gradients (fast), then the sum of their gradient contributions.
+
+Either way the MoDo weights are identical on every rank and equal to the single-process ones (exact
+without dropout and CPC; BEST-RQ masks and SpecAugment are drawn per utterance from its position in the
+global batch). Rank 0 writes logs and checkpoints.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
+from dataclasses import dataclass, field
 
 import torch
 import torch.distributed as dist
 
+from soups.errors import ConfigError
 from soups.train.loop import run_training
 
 
@@ -19,8 +36,77 @@ def world() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
+@dataclass
+class Communicator:
+    """What the trainer and the engine exchange across ranks (and how many bytes that costs)."""
+
+    mode: str                 # "data" | "objective"
+    rank: int
+    size: int
+    owned: set[str] = field(default_factory=set)   # objective mode: the streams this rank computes
+    bytes_sent: int = 0
+
+    def _all_reduce(self, t: torch.Tensor) -> torch.Tensor:
+        self.bytes_sent += t.numel() * t.element_size()
+        dist.all_reduce(t)
+        return t
+
+    def reduce_rows(self, t: torch.Tensor) -> torch.Tensor:
+        """Per-objective rows (gradients, pooled taps): the mean over data-parallel ranks, or the sum of the
+        objective-parallel ranks' own rows (zeros elsewhere) — the full matrix on every rank."""
+        out = self._all_reduce(t.contiguous().clone())
+        return out / self.size if self.mode == "data" else out
+
+    def reduce_grads(self, model: torch.nn.Module) -> None:
+        """Average (data) or sum (objective) every gradient in one flat buffer."""
+        params = [p for p in model.parameters() if p.requires_grad]
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        flat = self._all_reduce(torch.cat([p.grad.reshape(-1) for p in params]))
+        if self.mode == "data":
+            flat /= self.size
+        i = 0
+        for p in params:
+            p.grad.copy_(flat[i:i + p.numel()].view_as(p))
+            i += p.numel()
+
+    def normalize_losses(self, terms) -> None:
+        """Data parallel: loss ``[m][s]`` × size × (items here / items on all ranks), so that the ranks'
+        mean gradient is the gradient of the global batch's mean loss."""
+        if self.mode != "data" or terms.sample_weights is None:
+            return
+        local = torch.tensor([ws for ws in terms.sample_weights], dtype=torch.float64)
+        total = self._all_reduce(local.clone())
+        scale = torch.where(total > 0, self.size * local / total.clamp(min=1e-12), torch.zeros_like(local))
+        terms.losses = [[l * float(scale[m, s]) for s, l in enumerate(ls)] for m, ls in enumerate(terms.losses)]
+
+    def barrier(self) -> None:
+        dist.barrier()
+
+
+def assign_streams(streams: list[str], rank: int, size: int) -> set[str]:
+    """Objective parallelism: stream ``i`` (in model order) belongs to rank ``i % size``."""
+    if len(streams) < size:
+        raise ConfigError("train.parallel", f"objective parallelism needs at least as many streams as ranks "
+                          f"({len(streams)} streams, {size} ranks)")
+    return {s for i, s in enumerate(streams) if i % size == rank}
+
+
 def launch(cfg, out, resume: bool = False, stop_after: int | None = None, progress: bool = True):
+    """Train in this process, or as one rank of a ``torchrun`` job."""
     rank, size = world()
     if size == 1:
         return run_training(cfg, out, resume, stop_after, progress)
-    raise NotImplementedError("distributed training lands with issue #7")
+    use_cuda = torch.cuda.is_available() and cfg.train.device != "cpu"
+    if use_cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group("nccl" if use_cuda else "gloo",
+                            timeout=datetime.timedelta(seconds=cfg.train.dist_timeout_s))
+    try:
+        comm = Communicator(cfg.train.parallel, rank, size)
+        summary = run_training(cfg, out, resume, stop_after, progress and rank == 0, rank, size, comm=comm)
+        dist.barrier()  # rank 0 may still be evaluating or writing the last checkpoint
+        return summary if rank == 0 else None
+    finally:
+        dist.destroy_process_group()

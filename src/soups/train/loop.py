@@ -31,7 +31,7 @@ from soups.train.step import TrainContext, train_step
 log = logging.getLogger(__name__)
 # keys that may change when resuming (they do not change what the steps compute)
 RESUMABLE_CHANGES = ("train.max_minutes", "train.log_every", "train.eval_every", "train.checkpoint_every",
-                     "train.keep_last", "train.threads", "eval")
+                     "train.keep_last", "train.threads", "train.parallel", "train.dist_timeout_s", "eval")
 
 
 def pick_device(cfg: ExperimentConfig) -> torch.device:
@@ -56,7 +56,8 @@ def check_experiment_dir(cfg: ExperimentConfig, exp_dir: Path, resume: bool) -> 
                           "it or choose another --out")
 
 
-def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size: int = 1) -> TrainContext:
+def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size: int = 1,
+                 comm=None) -> TrainContext:
     """Seed, then build tokenizers, CMVN, model, streams, optimizer, schedule and engine."""
     seed = cfg.train.seed
     random.seed(seed)
@@ -65,29 +66,61 @@ def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     device = pick_device(cfg)
-    tokenizers = build.build_tokenizers(cfg, exp_dir)
-    cmvn = build.build_cmvn(cfg, exp_dir)
-    model = build.build_model(cfg, tokenizers).to(device)
+    if comm is not None and rank != 0:
+        comm.barrier()  # rank 0 trains the tokenizers and computes CMVN first; the others load them
+    tokenizers, cmvn = build.build_tokenizers(cfg, exp_dir), build.build_cmvn(cfg, exp_dir)
+    if comm is not None and rank == 0:
+        comm.barrier()
+    model = build.build_model(cfg, tokenizers).to(device=device, dtype=getattr(torch, cfg.train.precision))
     skips = SkipLog()
     streams = build.build_streams(cfg, tokenizers, cmvn, skips, rank, world_size)
+    if comm is not None:
+        _share_weights(model)
+        if comm.mode == "objective":
+            from soups.train.distributed import assign_streams
+
+            comm.owned = assign_streams(model.streams(), rank, world_size)
+            streams = {k: s for k, s in build.build_streams(cfg, tokenizers, cmvn, skips).items() if k in comm.owned}
     optimizer = build.build_optimizer(cfg, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: build.lr_factor(cfg, s))
     sa = cfg.data.specaugment
     specaug = SpecAugment(sa.freq_masks, sa.freq_width, sa.time_masks, sa.time_width_ratio) if sa.enabled else None
-    gen_aug, gen_ssl = torch.Generator().manual_seed(seed + 1), torch.Generator().manual_seed(seed + 2)
+    gen_ssl = torch.Generator().manual_seed(seed + 2)
     for obj in model.objectives.values():
         if obj.task == "ssl":
             obj.generator = gen_ssl
-    return TrainContext(cfg, exp_dir, device, model, streams, build.build_engine(cfg, model), optimizer,
-                        scheduler, build.steps_per_epoch(cfg, streams), skips, specaug, gen_aug, gen_ssl,
-                        tokenizers=tokenizers, cmvn=cmvn)
+    engine = build.build_engine(cfg, model)
+    engine.reduce = comm.reduce_rows if comm is not None else None
+    return TrainContext(cfg, exp_dir, device, model, streams, engine, optimizer, scheduler,
+                        build.steps_per_epoch(cfg, streams), skips, specaug, gen_ssl,
+                        tokenizers=tokenizers, cmvn=cmvn, comm=comm)
 
 
-def checkpoint_state(ctx: TrainContext) -> dict:
+def _share_weights(model: torch.nn.Module) -> None:
+    """Every rank starts from rank 0's weights (the same seed gives them anyway; this makes it certain)."""
+    import torch.distributed as dist
+
+    for t in model.state_dict().values():
+        dist.broadcast(t, 0)
+
+
+def stream_states(ctx: TrainContext) -> dict:
+    """Every stream's state (under objective parallelism, gathered from the ranks that own them)."""
+    states = {k: s.state_dict() for k, s in ctx.streams.items()}
+    if ctx.comm is not None and ctx.comm.mode == "objective":
+        import torch.distributed as dist
+
+        parts = [None] * ctx.comm.size
+        dist.all_gather_object(parts, states)
+        states = {k: v for part in parts for k, v in part.items()}
+    return states
+
+
+def checkpoint_state(ctx: TrainContext, streams: dict) -> dict:
     return {"step": ctx.step, "model": ctx.model.state_dict(), "optimizer": ctx.optimizer.state_dict(),
             "scheduler": ctx.scheduler.state_dict(), "engine": ctx.engine.state_dict(),
-            "streams": {k: s.state_dict() for k, s in ctx.streams.items()}, "rng": rng_state(),
-            "gen_aug": ctx.gen_aug.get_state(), "gen_ssl": ctx.gen_ssl.get_state(),
+            "streams": streams, "rng": rng_state(),
+            "gen_ssl": ctx.gen_ssl.get_state(),
             "skipped_steps": ctx.skipped_steps, "skipped_items": dict(ctx.skipped_items),
             "skipped_objective_steps": dict(ctx.skipped_objective_steps), "config": config_to_yaml(ctx.cfg)}
 
@@ -101,7 +134,6 @@ def restore(ctx: TrainContext, path: Path) -> None:
     for name, s in ctx.streams.items():
         s.load_state_dict(state["streams"][name])
     restore_rng_state(state["rng"])
-    ctx.gen_aug.set_state(state["gen_aug"])
     ctx.gen_ssl.set_state(state["gen_ssl"])
     ctx.step, ctx.skipped_steps = int(state["step"]), int(state["skipped_steps"])
     ctx.skipped_items.update(state["skipped_items"])
@@ -118,16 +150,14 @@ def dev_eval(ctx: TrainContext) -> dict:
 
 
 def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = False, stop_after: int | None = None,
-                 progress: bool = True, rank: int = 0, world_size: int = 1, setup=None) -> dict:
+                 progress: bool = True, rank: int = 0, world_size: int = 1, comm=None) -> dict:
     """Train until ``train.max_steps`` (or ``stop_after`` more steps, or ``train.max_minutes``)."""
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     check_experiment_dir(cfg, exp_dir, resume)
     if rank == 0:
         (exp_dir / "config.yaml").write_text(config_to_yaml(cfg))
-    ctx = make_context(cfg, exp_dir, rank, world_size)
-    if setup is not None:
-        setup(ctx)  # e.g. distributed gradient reduction
+    ctx = make_context(cfg, exp_dir, rank, world_size, comm)
     manager = CheckpointManager(exp_dir / "checkpoints", cfg.train.keep_last, "score", "min")
     if resume and manager.latest() is not None:
         restore(ctx, manager.latest())
@@ -166,6 +196,7 @@ def _checkpoint(ctx: TrainContext, manager: CheckpointManager, logger: TrainLogg
         logger.log(ctx.step, {f"dev/{name}": r["value"] for name, r in dev["objectives"].items()}
                    | {f"dev/average_{k}": v for k, v in dev["average"].items()})
         logger.write(f"step {ctx.step}: dev " + ", ".join(f"{k} {v:.2f}" for k, v in dev["average"].items()))
+    streams = stream_states(ctx)  # a collective under objective parallelism: every rank takes part
     if rank == 0:
-        manager.save(ctx.step, checkpoint_state(ctx), metrics)
+        manager.save(ctx.step, checkpoint_state(ctx, streams), metrics)
     return dev

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,15 +40,14 @@ class TrainContext:
     steps_per_epoch: int
     skips: SkipLog
     specaug: SpecAugment | None
-    gen_aug: torch.Generator          # SpecAugment draws
-    gen_ssl: torch.Generator          # BEST-RQ masks / CPC negatives
+    gen_ssl: torch.Generator          # CPC negatives (BEST-RQ masks and SpecAugment use per-utterance seeds)
     step: int = 0
     skipped_steps: int = 0                                    # optimizer steps skipped (non-finite grads)
     skipped_items: Counter = field(default_factory=Counter)   # objective -> items dropped from its loss
     skipped_objective_steps: Counter = field(default_factory=Counter)  # objective -> steps with no usable item
-    reduce_grads: object = None                               # distributed: mean of gradients across ranks
     tokenizers: dict = field(default_factory=dict)
     cmvn: object = None
+    comm: object = None               # a soups.train.distributed.Communicator under torchrun, else None
 
     @property
     def epoch(self) -> int:
@@ -59,17 +59,59 @@ class TrainContext:
         return contextlib.nullcontext()
 
 
+def utterance_generators(seed: int, step: int, stream: int, positions: list[int]) -> list[torch.Generator]:
+    """One generator per utterance, seeded by (seed, step, stream, position in the global batch): the same
+    random draws whatever the number of ranks, and nothing to checkpoint for an exact resume."""
+    mix = lambda *xs: functools.reduce(lambda a, x: (a * 1_000_003 + x) % (2**61 - 1), xs, 17)  # noqa: E731
+    return [torch.Generator().manual_seed(mix(seed, step, stream, p)) for p in positions]
+
+
 def next_batches(ctx: TrainContext) -> dict:
     """A batch from every stream, augmented (supervised) or prepared for self-supervision (SSL)."""
-    batches = {name: stream.next_batch().to(ctx.device) for name, stream in ctx.streams.items()}
+    dtype = getattr(torch, ctx.cfg.train.precision)
+    batches = {name: stream.next_batch().to(ctx.device, dtype) for name, stream in ctx.streams.items()}
+    order = ctx.model.streams()  # the stream's global index: the same on every rank, whatever it owns
     for name, batch in batches.items():
+        gens = utterance_generators(ctx.cfg.train.seed, ctx.step, order.index(name),
+                                    batch.global_index or list(range(len(batch))))
         if name == "ssl":
             ssl = next(o for o in ctx.model.objectives.values() if o.task == "ssl")
-            batch.ssl = ssl.head.prepare(batch.feats, batch.feat_lens, ctx.gen_ssl)
+            batch.ssl = prepare_ssl(ssl.head, batch, gens)
             batch.feats = batch.ssl.feats
         elif ctx.specaug is not None:
-            batch.feats = ctx.specaug(batch.feats, batch.feat_lens, ctx.gen_aug)
+            batch.feats = ctx.specaug(batch.feats, batch.feat_lens, gens)
     return batches
+
+
+def prepare_ssl(head, batch, gens: list[torch.Generator]):
+    """The SSL objective's ``prepare`` (e.g. BEST-RQ masking) utterance by utterance — each unpadded, with
+    its own generator, so its draws depend on nothing else — then padded back into one batch."""
+    from soups.model import SSLBatch
+
+    if not gens:
+        return head.prepare(batch.feats, batch.feat_lens, None)
+    t_max = batch.feats.shape[1]
+    parts = [head.prepare(batch.feats[i:i + 1, : int(batch.feat_lens[i])], batch.feat_lens[i:i + 1], g)
+             for i, g in enumerate(gens)]
+
+    def cat(xs):
+        if xs[0] is None:
+            return None
+        width = max(x.shape[1] for x in xs) if xs[0].dim() > 1 else None
+        return torch.cat([torch.nn.functional.pad(x, (0, 0) * (x.dim() - 2) + (0, width - x.shape[1]))
+                          for x in xs]) if width is not None else torch.cat(xs)
+
+    feats = cat([p.feats for p in parts])
+    feats = torch.nn.functional.pad(feats, (0, 0, 0, t_max - feats.shape[1]))
+    t_enc = max(p.targets.shape[1] for p in parts) if parts[0].targets is not None else None
+    targets, mask = cat([p.targets for p in parts]), cat([p.frame_mask for p in parts])
+    if t_enc is not None:
+        from soups.model import subsampled_lengths
+
+        pad = int(subsampled_lengths(t_max)) - t_enc
+        targets = torch.nn.functional.pad(targets, (0, 0) * (targets.dim() - 2) + (0, pad))
+        mask = torch.nn.functional.pad(mask, (0, pad))
+    return SSLBatch(feats, cat([p.lengths for p in parts]), targets, mask)
 
 
 def train_step(ctx: TrainContext) -> dict:
@@ -81,10 +123,12 @@ def train_step(ctx: TrainContext) -> dict:
         views = model.encode(batches, joint=cfg.train.encoder_forward == "joint")
         terms, outputs = model.objective_terms(views, batches, halves=cfg.moo.double_sampling == "halves"
                                                and cfg.moo.mode != "linear")
+    if ctx.comm is not None:
+        ctx.comm.normalize_losses(terms)  # data parallel: exact global means
     w_static = static_weights(cfg, ctx.engine, ctx.epoch, ctx.step)
     info = ctx.engine.backward(terms, ctx.epoch, ctx.step, static_weights=w_static)
-    if ctx.reduce_grads is not None:
-        ctx.reduce_grads(model)
+    if ctx.comm is not None:
+        ctx.comm.reduce_grads(model)
     params = [p for p in model.parameters() if p.grad is not None]
     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip))
     if math.isfinite(grad_norm):
@@ -97,21 +141,40 @@ def train_step(ctx: TrainContext) -> dict:
     return step_record(ctx, outputs, info, grad_norm)
 
 
+def gathered_losses(ctx: TrainContext, outputs: dict) -> dict[str, float]:
+    """Each objective's loss for the log: local, or (distributed) the item-weighted mean over ranks."""
+    if ctx.comm is None:
+        return {name: float(out.loss.detach()) for name, out in outputs.items()}
+    names = ctx.model.names
+    vec = torch.zeros(2, len(names), dtype=torch.float64)
+    for i, name in enumerate(names):
+        if name in outputs:
+            w = max(outputs[name].weight, 1e-12)
+            vec[0, i], vec[1, i] = float(outputs[name].loss.detach()) * w, w
+    vec = ctx.comm._all_reduce(vec)
+    return {name: float(vec[0, i] / vec[1, i]) for i, name in enumerate(names) if vec[1, i] > 0}
+
+
 def step_record(ctx: TrainContext, outputs: dict, info: dict, grad_norm: float) -> dict:
     """Scalars of one step: per-objective losses and metrics, weights, penalties, LRs, skips."""
     rec = {"epoch": ctx.epoch, "grad_norm": grad_norm, "skipped_steps": ctx.skipped_steps}
+    losses = gathered_losses(ctx, outputs)
     for name, out in outputs.items():
         ctx.skipped_items[name] += out.skipped
         if out.items and out.skipped >= out.items:  # nothing usable: this objective sat the step out
             ctx.skipped_objective_steps[name] += 1
             rec[f"skipped_steps/{name}"] = ctx.skipped_objective_steps[name]
-        rec[f"loss/{name}"] = float(out.loss.detach())
         rec.update({f"{k}/{name}": v for k, v in out.metrics.items() if k != "loss"})
         rec[f"skipped_items/{name}"] = ctx.skipped_items[name]
+    rec.update({f"loss/{name}": v for name, v in losses.items()})
     for name, w in zip(ctx.model.names, info["weights"].tolist()):
         rec[f"w/{name}"] = w
     for i, eta in enumerate(ctx.engine.hierarchy.penalty_values(ctx.epoch, ctx.step)):
         rec[f"eta/{i + 1}"] = eta
+    hierarchy = ctx.engine.hierarchy
+    for level, lam in zip(hierarchy.index, hierarchy.last_lambdas):  # MoDo/MGDA λ of each level, if updated
+        if lam is not None and ctx.cfg.moo.mode not in ("linear", "layers"):
+            rec.update({f"lambda/{ctx.model.names[m]}": float(v) for m, v in zip(level, lam.tolist())})
     for group in ctx.optimizer.param_groups:
         rec[f"lr/{group['name']}"] = group["lr"]
     if "selected" in info:
