@@ -167,7 +167,11 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
     start, dev = time.time(), None
     try:
         while ctx.step < last_target:
+            t_step = time.time()
             rec = train_step(ctx)
+            rec["step_s"] = time.time() - t_step
+            if ctx.comm is not None:
+                rec["comm_bytes"] = ctx.comm.bytes_sent  # cumulative, this rank
             if ctx.step % t.log_every == 0 or ctx.step == last_target:
                 logger.log(ctx.step, rec)
             logger.progress(1, {k[5:]: v for k, v in rec.items() if k.startswith("loss/")})
