@@ -108,3 +108,25 @@ def test_non_finite_losses_are_skipped_counted_and_training_goes_on(tiny_corpus,
     state, _ = model_state(tmp_path / "exp")
     assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point())
     assert summary["skipped_objective_steps"], "an objective whose whole batch was unusable is counted"
+
+
+@pytest.mark.slow
+def test_the_demo_config_trains_with_vm_msp_uas_end_to_end(tiny_corpus, tmp_path):
+    from pathlib import Path
+
+    from soups.eval.experiment import evaluate_experiment
+
+    demo = Path(__file__).parents[2] / "configs" / "demo.yaml"
+    cfg = load_config(demo, [f"data.dir={tiny_corpus}", "train.max_steps=3", "data.dev_utterances=2", "train.log_every=1",
+                             "model.encoder={d_model: 64, num_blocks: 2, num_heads: 2, subsampling_channels: 16}",
+                             "tokenizers.asr={kind: spm, vocab_size: 100}", "tokenizers.st={kind: spm, vocab_size: 100}"])
+    assert cfg.moo.hierarchy["formulation"] == "vm" and cfg.moo.hierarchy["levels"] == "uas"
+    assert len(cfg.objectives) == 10
+    summary = run_training(cfg, tmp_path / "exp", progress=False)
+    assert summary["step"] == 3 and summary["skipped_steps"] == 0
+    log = read_log(tmp_path / "exp")
+    assert all(any(k.startswith("lambda/") for k in r) for r in log)        # MoDo weights at every step
+    assert log[-1]["eta/1"] > log[0]["eta/1"]                               # penalties grow per step
+    results = evaluate_experiment(tmp_path / "exp", "test", max_utterances=3)
+    assert {r["metric"] for r in results["objectives"].values()} == {"wer", "bleu"}
+    assert len(results["objectives"]) == 9 and set(results["average"]) == {"wer", "bleu"}
