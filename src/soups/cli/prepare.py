@@ -39,6 +39,9 @@ def register(sub) -> None:
                      help="flac (default, fast) or mp3 (like the Common Voice release, ~3x slower to write)")
     syn.add_argument("--noisy-share", type=float, default=0.3, help="share of utterances with added noise")
     syn.add_argument("--snr", default="5,25", help="SNR range in dB of the noisy utterances (LOW,HIGH)")
+    syn.add_argument("--lexicon-fraction", type=float, default=1.0,
+                     help="use only the most common share of each word category (quick studies; below ~0.65 the "
+                          "corpus has fewer than 300 content words per language)")
     syn.set_defaults(func=run_synthetic)
 
     cov = psub.add_parser("covost2", help="read Common Voice clips + CoVoST 2 TSVs")
@@ -102,7 +105,7 @@ def run_synthetic(args) -> int:
     langs = parse_langs(args.langs)
     try:
         low, high = (float(x) for x in args.snr.split(","))
-        conditions = Conditions(args.noisy_share, (low, high))
+        conditions = Conditions(args.noisy_share, (low, high), args.lexicon_fraction)
     except ValueError as err:
         raise SoupsError(f"--noisy-share/--snr: {err}") from None
     report = prepare_synthetic(args.out, args.size, args.seed, tuple(langs), args.workers, args.audio_format,

@@ -91,3 +91,20 @@ def test_a_share_of_utterances_is_noisy_at_varied_snr():
     assert 0.25 < len(noisy) / len(plan) < 0.35
     snrs = [fx.snr_db for fx in noisy]
     assert min(snrs) < 8 and max(snrs) > 22 and {fx.noise_kind for fx in noisy} == {"white", "pink", "brown"}
+
+
+def test_lexicon_fraction_gives_a_smaller_vocabulary_deterministically():
+    import re
+
+    from soups.data.synthetic.corpus import Conditions
+
+    def types(fraction):
+        plan = plan_language("en", SIZES["small"], seed=0, conditions=Conditions(lexicon_fraction=fraction))
+        return {w for u in plan for w in re.findall(r"[a-z'-]+", u.text.lower())}, [u.text for u in plan[:20]]
+
+    full, first_full = types(1.0)
+    small, first_small = types(0.15)
+    assert len(small) < 0.6 * len(full)
+    assert types(0.15)[1] == first_small and first_small != first_full
+    with pytest.raises(ValueError, match="lexicon-fraction"):
+        Conditions(lexicon_fraction=0.0)

@@ -48,12 +48,15 @@ class Conditions:
 
     noisy_share: float = 0.3
     snr_db: tuple[float, float] = (5.0, 25.0)
+    lexicon_fraction: float = 1.0  # < 1: the most common share of each word category (quick studies)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.noisy_share <= 1.0:
             raise ValueError(f"--noisy-share must be in [0, 1], got {self.noisy_share}")
         if not self.snr_db[0] <= self.snr_db[1]:
             raise ValueError(f"--snr must be LOW,HIGH with LOW <= HIGH, got {self.snr_db}")
+        if not 0.0 < self.lexicon_fraction <= 1.0:
+            raise ValueError(f"--lexicon-fraction must be in (0, 1], got {self.lexicon_fraction}")
 
 
 @dataclass(frozen=True)
@@ -86,15 +89,13 @@ class PlannedUtterance:
     key: str           # seeds the utterance's own noise generator
 
 
-def _sentences(lang: str, n: int, seed: int) -> list[tuple[str, str]]:
+def _sentences(lang: str, n: int, seed: int, lexicon_fraction: float = 1.0) -> list[tuple[str, str]]:
     """``n`` distinct (text, translation) pairs: X -> English, and English -> German for ``en``."""
-    from soups.data.synthetic.grammar import sample_pairs
+    from soups.data.synthetic.frames import lexicon_fraction as restricted
+    from soups.data.synthetic.grammar import sample_pairs_to
 
-    if lang == "en":
-        from soups.data.synthetic.grammar import sample_pairs_to
-
-        return [(p.text, p.translation) for p in sample_pairs_to("en", "de", n, seed)]
-    return [(p.text, p.translation) for p in sample_pairs(lang, n, seed)]
+    with restricted(lexicon_fraction):
+        return [(p.text, p.translation) for p in sample_pairs_to(lang, "de" if lang == "en" else "en", n, seed)]
 
 
 def _effects(rng: random.Random, conditions: Conditions) -> Effects:
@@ -110,7 +111,7 @@ def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "f
     """The deterministic plan for one language: test sentences first, then dev, then train (all distinct,
     so test and dev sentences never occur in training)."""
     counts = {"test": size.test, "dev": size.dev, "train": size.train}
-    pairs = _sentences(lang, sum(counts.values()), seed)
+    pairs = _sentences(lang, sum(counts.values()), seed, conditions.lexicon_fraction)
     rng = random.Random(f"plan-{seed}-{lang}")
     numbers = rng.sample(range(10_000_000, 40_000_000), len(pairs))  # Common-Voice-like clip numbers
     plan, start = [], 0

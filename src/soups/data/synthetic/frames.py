@@ -16,6 +16,8 @@ frames come often, and every entry keeps a share large enough to be seen in a fe
 from __future__ import annotations
 
 import bisect
+import contextlib
+import math
 import random
 from dataclasses import dataclass, replace
 
@@ -80,18 +82,44 @@ class _Pool:
 
 
 _POOLS: dict[tuple, _Pool | None] = {}
+_FRACTION = [1.0]  # share of each category's entries in use (most common first); see ``lexicon_fraction``
+
+
+@contextlib.contextmanager
+def lexicon_fraction(fraction: float):
+    """Sample from the most common ``fraction`` of each word category (and numbers up to ten) — a smaller,
+    easier corpus for quick studies. A restricted choice that would be empty falls back to the whole
+    category, so every frame stays well-formed. ``1.0`` is the full lexicon."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"lexicon fraction must be in (0, 1], got {fraction}")
+    before, _FRACTION[0] = _FRACTION[0], fraction
+    try:
+        yield
+    finally:
+        _FRACTION[0] = before
+
+
+def _kept(entries: list, kind: str) -> list:
+    """The entries in use: those ranked within the kept share of their category."""
+    if _FRACTION[0] >= 1.0:
+        return entries
+    limit = max(1, math.ceil(_FRACTION[0] * len(lx.TABLES[kind])))
+    kept = [e for e in entries if e.rank < limit]
+    return kept or entries
 
 
 def _pool(kind: str, tags: frozenset[str] = frozenset()) -> _Pool | None:
     """Entries of one kind whose tags meet ``tags`` (all of them when ``tags`` is empty); None if none."""
-    key = (kind, tags)
+    key = (kind, tags, _FRACTION[0])
     if key not in _POOLS:
-        entries = [e for e in lx.TABLES[kind].values() if not tags or e.tags & tags]
+        entries = _kept([e for e in lx.TABLES[kind].values() if not tags or e.tags & tags], kind)
         _POOLS[key] = _Pool(entries) if entries else None
     return _POOLS[key]
 
 
 def _count(rng: random.Random) -> int:
+    if _FRACTION[0] < 1.0:
+        return rng.randint(2, 10)
     return rng.randint(2, 10) if rng.random() < 0.6 else rng.randint(11, 99)
 
 
@@ -129,16 +157,18 @@ def _noun_phrase(rng, noun, adj_p=0.25, subject=False) -> NounPhrase:
 
 
 def _verbs_taking(noun) -> _Pool:
-    key = ("verbs-for", noun.id)
+    key = ("verbs-for", noun.id, _FRACTION[0])
     if key not in _POOLS:
-        _POOLS[key] = _Pool(v for v in lx.VERBS.values() if v.obj & noun.tags)
+        _POOLS[key] = _Pool(_kept([v for v in lx.VERBS.values() if v.obj & noun.tags], "verb"))
     return _POOLS[key]
 
 
 def _objects() -> _Pool:
-    if ("objects",) not in _POOLS:
-        _POOLS[("objects",)] = _Pool(n for n in lx.NOUNS.values() if any(v.obj & n.tags for v in lx.VERBS.values()))
-    return _POOLS[("objects",)]
+    key = ("objects", _FRACTION[0])
+    if key not in _POOLS:
+        verbs = _kept(list(lx.VERBS.values()), "verb")
+        _POOLS[key] = _Pool(_kept([n for n in lx.NOUNS.values() if any(v.obj & n.tags for v in verbs)], "noun"))
+    return _POOLS[key]
 
 
 def _action(rng, tense, negated, simple=False) -> Clause:
