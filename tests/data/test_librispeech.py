@@ -12,7 +12,7 @@ from soups.data.librispeech import parse_speaker_line
 from soups.data.manifests import list_manifests, load_cuts
 from soups.data.prepare import prepare_librispeech
 from soups.data.stats import data_stats
-from soups.errors import ConfigError, DataError
+from soups.errors import DataError
 from tests.data.corpora_fixture import LIBRI_LOCATION, LIBRI_TRAPS, build_librispeech
 
 PARTS = ["train-clean-100", "dev-clean", "test-clean"]

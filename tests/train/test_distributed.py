@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from soups.train.checkpoint import load_checkpoint

@@ -13,7 +13,7 @@ import sys
 from soups.errors import SoupsError
 
 # Modules under soups.cli, each with register(subparsers). Imported lazily in build_parser.
-COMMAND_MODULES = ["prepare", "data", "train", "evaluate", "tools", "demo", "bench"]
+COMMAND_MODULES = ["prepare", "data", "train", "evaluate", "tools", "demo", "bench", "grid"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,6 @@ def _stage(message: str) -> float:
 
 def run(args) -> int:
     from soups.data.feature_store import compute_features
-    from soups.data.manifests import list_manifests
     from soups.data.prepare import prepare_synthetic
     from soups.data.stats import data_stats, format_stats
     from soups.eval.experiment import evaluate_experiment

@@ -15,7 +15,7 @@ from soups.data.tokenizer import load_tokenizers
 from soups.errors import CheckpointError
 from soups.eval.evaluate import DecodeOptions, evaluate
 from soups.train.build import build_model
-from soups.train.checkpoint import average_checkpoints, load_checkpoint
+from soups.train.checkpoint import load_checkpoint
 from soups.train.config import load_config
 
 

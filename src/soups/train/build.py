@@ -160,7 +160,8 @@ def steps_per_epoch(cfg: ExperimentConfig, streams: dict[str, Stream]) -> int:
 def build_optimizer(cfg: ExperimentConfig, model: MultiTaskModel) -> torch.optim.Optimizer:
     """AdamW with the backbone at α and the heads at β (METHOD.md)."""
     t = cfg.train
-    groups = [{"params": list(model.encoder.parameters()), "lr": t.lr_backbone, "name": "backbone"},
+    groups = [{"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": t.lr_backbone,
+               "name": "backbone"},
               {"params": [p for p in model.objectives.parameters() if p.requires_grad], "lr": t.lr_heads,
                "name": "heads"}]
     return torch.optim.AdamW(groups, betas=tuple(t.betas), weight_decay=t.weight_decay)
@@ -192,7 +193,9 @@ def build_engine(cfg: ExperimentConfig, model: MultiTaskModel) -> GradientEngine
     if cfg.moo.mode == "layers":
         lc = cfg.moo.layers
         selector = LayerSelector(hierarchy, lc.rule, lc.threshold, key="moo.layers")
-    return GradientEngine(cfg.moo.mode, hierarchy, model.layer_groups(), selector, cfg.moo.layers.refresh_every,
+    groups = {name: [p for p in ps if p.requires_grad] for name, ps in model.layer_groups().items()}
+    groups = {name: ps for name, ps in groups.items() if ps}  # frozen layers take no part
+    return GradientEngine(cfg.moo.mode, hierarchy, groups, selector, cfg.moo.layers.refresh_every,
                           cfg.moo.update_every)
 
 

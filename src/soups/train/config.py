@@ -186,6 +186,8 @@ class TrainConfig:
     precision: Literal["float32", "float64"] = "float32"  # float64: for verification (e.g. exactness checks)
     threads: int | None = None           # torch intra-op threads on CPU (None: torch default)
     encoder_forward: Literal["joint", "per_stream"] = "joint"
+    init_from: str | None = None         # start from this checkpoint's weights (same name and shape)
+    freeze: list[str] = field(default_factory=list)  # encoder | layer:<group> | objective selectors
     parallel: Literal["data", "objective"] = "data"   # under torchrun: split batches, or objectives (streams)
     dist_timeout_s: int = 1800           # collective timeout (rank 0 evaluates while the others wait)
 
@@ -209,6 +211,10 @@ class ExperimentConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def validate(self, prefix: str) -> None:
+        if self.train.freeze and self.moo.mode != "linear" and any(
+                t == "encoder" or t.startswith("layer:") for t in self.train.freeze):
+            raise ConfigError("train.freeze", "freezing encoder layers needs moo.mode linear (the other modes "
+                              f"take gradients of every encoder layer), got {self.moo.mode!r}")
         names = [o.name for o in self.objectives]
         if not names:
             raise ConfigError("objectives", "at least one objective is needed")

@@ -25,6 +25,7 @@ from soups.eval.evaluate import DecodeOptions, evaluate, selection_score
 from soups.train import build
 from soups.train.checkpoint import CheckpointManager, load_checkpoint, restore_rng_state, rng_state
 from soups.train.config import ExperimentConfig, config_diff, config_to_yaml, load_config
+from soups.train.init import apply_init_and_freeze
 from soups.train.logger import TrainLogger
 from soups.train.step import TrainContext, train_step
 
@@ -72,6 +73,7 @@ def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size
     if comm is not None and rank == 0:
         comm.barrier()
     model = build.build_model(cfg, tokenizers).to(device=device, dtype=getattr(torch, cfg.train.precision))
+    apply_init_and_freeze(model, cfg.train.init_from, cfg.train.freeze, exp_dir)
     skips = SkipLog()
     streams = build.build_streams(cfg, tokenizers, cmvn, skips, rank, world_size)
     if comm is not None:

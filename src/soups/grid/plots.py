@@ -1,0 +1,123 @@
+"""Report figures (PNG, matplotlib Agg): radar plots as in the paper's Fig. 1 and training curves.
+
+* :func:`radar` — left ASR WER, right translation BLEU; one axis per language, one polygon per recipe (mean
+  over seeds). For WER closer to the centre is better, for BLEU farther out. A recipe without a value on an
+  axis gets a gap there (and "(incomplete)" in the legend): nothing is filled in.
+* :func:`training_curves` — one panel per objective, the per-step training loss of every recipe (mean over
+  seeds at each logged step; phases of two-stage recipes follow each other on the step axis).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from soups.data.languages import ALL_LANGS  # noqa: E402
+
+
+def _lang_order(langs) -> list[str]:
+    """The tables' order: the paper's languages first, then the others as they come."""
+    seen = list(dict.fromkeys(langs))
+    return [lang for lang in ALL_LANGS if lang in seen] + [lang for lang in seen if lang not in ALL_LANGS]
+
+
+def _radar_panel(ax, values: dict[str, dict[str, float]], title: str) -> None:
+    langs = _lang_order(lang for per in values.values() for lang in per)
+    if not langs:
+        ax.set_title(f"{title}\n(no values)")
+        return
+    angles = np.linspace(0, 2 * math.pi, len(langs), endpoint=False).tolist()
+    top = max([v for per in values.values() for v in per.values() if math.isfinite(v)] or [0.0])
+    ax.set_ylim(0, top * 1.1 if top > 0 else 1.0)
+    for recipe, per in values.items():
+        if not per:
+            continue
+        ys = [per.get(lang, np.nan) for lang in langs]
+        label = recipe + (" (incomplete)" if any(np.isnan(ys)) else "")
+        ax.plot(angles + angles[:1], ys + ys[:1], marker="o", linewidth=1.5, label=label)
+    ax.set_xticks(angles)
+    ax.set_xticklabels(langs)
+    ax.set_title(title, pad=18)
+
+
+def radar(wer: dict[str, dict[str, float]], bleu: dict[str, dict[str, float]], path: str | Path) -> Path:
+    """Fig. 1: ``wer`` / ``bleu`` map recipe → language → mean value."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5), subplot_kw={"projection": "polar"})
+    _radar_panel(axes[0], wer, "ASR WER (%) — closer to the centre is better")
+    _radar_panel(axes[1], bleu, "ST BLEU (X→En) — farther out is better")
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def phase_series(logs: list[list[dict]]) -> dict[str, dict[int, float]]:
+    """``{objective: {step: loss}}`` of one run; phase k's steps start where phase k−1 ended."""
+    out: dict[str, dict[int, float]] = {}
+    offset = 0
+    for records in logs:
+        last = 0
+        for rec in records:
+            step = int(rec.get("step", 0))
+            last = max(last, step)
+            for k, v in rec.items():
+                if k.startswith("loss/") and isinstance(v, (int, float)) and math.isfinite(v):
+                    out.setdefault(k[5:], {})[offset + step] = float(v)
+        offset += last
+    return out
+
+
+def mean_series(runs: list[dict[str, dict[int, float]]]) -> dict[str, tuple[list[int], list[float]]]:
+    """Mean over seeds at each step (steps logged by any seed; a mean over the seeds that have it)."""
+    out = {}
+    for obj in sorted({o for r in runs for o in r}):
+        steps = sorted({s for r in runs for s in r.get(obj, {})})
+        out[obj] = (steps, [float(np.mean([r[obj][s] for r in runs if s in r.get(obj, {})])) for s in steps])
+    return out
+
+
+def training_curves(series: dict[str, dict[str, tuple[list[int], list[float]]]], path: str | Path) -> Path:
+    """``series``: recipe → objective → (steps, losses)."""
+    objectives = sorted({o for per in series.values() for o in per})
+    cols = min(3, max(1, len(objectives)))
+    rows = max(1, math.ceil(len(objectives) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.2 * rows), squeeze=False)
+    for ax, obj in zip(axes.flat, objectives):
+        for recipe, per in series.items():
+            if obj in per and per[obj][0]:
+                ax.plot(*per[obj], label=recipe, linewidth=1.2)
+        ax.set_title(obj)
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss")
+    for ax in list(axes.flat)[len(objectives):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels() if objectives else ([], [])
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -1,0 +1,45 @@
+"""train.init_from and train.freeze: starting from another run's weights, freezing parts of the model."""
+
+import pytest
+import torch
+
+from soups.errors import CheckpointError, ConfigError
+from soups.train.init import freeze, init_from_checkpoint, select
+
+
+def test_init_from_checkpoint_refuses_another_encoder_and_freeze_checks_names(tmp_path):
+    from soups.model import ConformerEncoder, EncoderConfig
+    from soups.multitask import MultiTaskModel
+    from soups.objectives import build_objective
+    from soups.train.checkpoint import save_checkpoint
+    from soups.train.config import ObjectiveConfig
+
+    def model(d):
+        enc = ConformerEncoder(EncoderConfig(d_model=d, num_blocks=1, num_heads=2, subsampling_channels=8))
+        obj = ObjectiveConfig("asr_fr", "asr", lang="fr")
+        obj.validate("o")
+        return MultiTaskModel(enc, [build_objective(obj, d, 10)])
+
+    a, b = model(32), model(16)
+    save_checkpoint(tmp_path / "a.pt", {"model": a.state_dict(), "step": 3})
+    with pytest.raises(CheckpointError, match="cannot initialise"):
+        init_from_checkpoint(b, tmp_path / "a.pt")
+    c = model(32)
+    report = init_from_checkpoint(c, tmp_path / "a.pt")
+    assert report["loaded"] == len(a.state_dict()) and report["new"] == [] and report["step"] == 3
+    assert all(torch.equal(v, c.state_dict()[k]) for k, v in a.state_dict().items())
+    frozen = freeze(c, ["layer:block.0", "task:asr"])
+    assert frozen and all(not p.requires_grad for n, p in c.named_parameters() if n in frozen)
+    assert all(p.requires_grad for p in c.encoder.frontend.parameters())
+    with pytest.raises(ConfigError, match="unknown layer group 'block.9'"):
+        freeze(c, ["layer:block.9"])
+
+
+def test_selectors_match_names_globs_tasks_and_languages():
+    objs = [{"name": "asr_fr", "task": "asr", "lang": "fr"}, {"name": "st_fr_en", "task": "st", "lang": "fr"},
+            {"name": "ssl", "task": "ssl", "lang": None}]
+    assert [o["name"] for o in select(objs, ["task:st", "ssl"], "k")] == ["st_fr_en", "ssl"]
+    assert [o["name"] for o in select(objs, ["lang:fr"], "k")] == ["asr_fr", "st_fr_en"]
+    assert [o["name"] for o in select(objs, ["asr_*"], "k")] == ["asr_fr"]
+    with pytest.raises(ConfigError, match="matches no objective"):
+        select(objs, ["task:gender"], "k")
