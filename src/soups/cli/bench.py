@@ -4,9 +4,10 @@ Examples::
 
     soups bench data --json                            # feature extraction + batching on the built-in corpus
     soups bench data --manifest-size 300000 --json     # + start-up time and memory on a 300k-cut manifest
+    soups bench moo --json --growth                    # MOO modes vs linear (tiny + mid), cost growth with M
+    soups bench dist --json                            # 2 gloo processes vs 1: weight/lambda diffs, step time
 
-Each benchmark registers itself in :data:`BENCHES` (``name -> register function``); ``moo`` and ``dist`` are
-added the same way as ``data``.
+Each benchmark registers itself in :data:`BENCHES` (``name -> register function``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,36 @@ def _register_data(bsub) -> None:
     p.set_defaults(func=run_data)
 
 
+def _register_moo(bsub) -> None:
+    p = bsub.add_parser("moo", help="gradient engine modes: step time and peak memory as ratios to linear")
+    p.add_argument("--model", choices=["tiny", "mid", "both"], default="both",
+                   help="tiny preset, mid (tiny with d_model 256, 6 blocks), or both (default)")
+    p.add_argument("--steps", type=int, default=5, help="timed steps per mode; the median is reported (default: 5)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps before timing (default: 1, at least 1)")
+    p.add_argument("--growth", action="store_true", help="also cost growth with M = 3..43 objectives")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default: 1)")
+    p.add_argument("--max-step-s", type=float, default=60.0,
+                   help="growth: skip faithful MoDo once its predicted step time exceeds this (default: 60)")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny model, 2 timed steps, small batches, growth M = 3, 8 only (for tests)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_moo)
+
+
+def _register_dist(bsub) -> None:
+    p = bsub.add_parser("dist", help="distributed training: 2 gloo processes vs 1 for every mode and parallelism")
+    p.add_argument("--corpus", default=None,
+                   help="prepared corpus folder with features (default: a tiny en/fr/de corpus built in a temp dir)")
+    p.add_argument("--steps", type=int, default=4, help="training steps per run (default: 4)")
+    p.add_argument("--precision", choices=["float32", "float64"], default="float64",
+                   help="float64 isolates the algorithm from rounding (default: float64)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on one line")
+    p.set_defaults(func=run_dist)
+
+
 # name -> function(bench_subparsers) adding that benchmark's parser
-BENCHES = {"data": _register_data}
+BENCHES = {"data": _register_data, "moo": _register_moo, "dist": _register_dist}
 
 
 def register(sub) -> None:
@@ -65,3 +94,21 @@ def run_data(args) -> int:
                             args.skip_throughput)
     print(json.dumps(result, ensure_ascii=False) if args.json else _summary_data(result))
     return 0
+
+
+def run_moo(args) -> int:
+    import sys
+
+    from soups.bench.moo import run_moo_bench, summary
+
+    models = ["tiny", "mid"] if args.model == "both" else [args.model]
+    result = run_moo_bench(models, args.steps, max(1, args.warmup), args.growth, args.device, args.quick,
+                           args.threads, args.max_step_s, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    print(json.dumps(result, ensure_ascii=False) if args.json else summary(result))
+    return 0
+
+
+def run_dist(args) -> int:
+    from soups.bench.dist import main as dist_main
+
+    return dist_main(args)

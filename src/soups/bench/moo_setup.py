@@ -1,0 +1,206 @@
+"""What ``soups bench moo`` runs: the real model, objectives and gradient engine built through
+:mod:`soups.train.build` from an :class:`~soups.train.config.ExperimentConfig`, fed synthetic batches.
+
+Batches are made in memory (no corpus): per stream ``n`` utterances of random CMVN-like features
+(``N(0, 1)``, 80 bins) with lengths drawn in ``[0.85, 1.15] × seconds``, random ASR / translation token ids
+that always fit CTC (≤ 1 token per 3 encoder frames), the SSL stream masked once by BEST-RQ's ``prepare``.
+They are built once from a fixed seed, so every mode (every subprocess) sees identical batches and an
+identically initialised model. Tokenizers are faked (only ``vocab_size`` is read when building the model).
+
+One step (:func:`train_step`) mirrors :func:`soups.train.step.train_step` without the data side (no batch
+fetching, SpecAugment or logging): one joint encoder forward, every objective's loss (on two batch halves
+for the dynamic modes), the engine's backward, gradient clipping, AdamW. ``torchjd`` replaces the engine
+by :class:`TorchJDEngine`. The helpers at the end measure memory inside the worker processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import torch
+
+from soups.data.batch import Batch
+from soups.data.tokenizer import NUM_SPECIAL
+from soups.train import build
+from soups.train.config import ExperimentConfig, load_config
+
+# The 10 objectives of the paper's CoVoST 2 setup (configs/demo.yaml): 5 ASR CTC, 4 X->En decoders, BEST-RQ.
+SUITE = ([{"name": f"asr_{lang}", "task": "asr", "lang": lang} for lang in ("en", "fr", "de", "es", "ca")]
+         + [{"name": f"st_{lang}_en", "task": "st", "lang": lang, "head": "decoder"} for lang in ("fr", "de", "es", "ca")]
+         + [{"name": "ssl", "task": "ssl", "head": "bestrq"}])
+# Model overrides on the `tiny` preset (d=144, 4 blocks, 1-layer decoders). "mid": d=256, 6 blocks.
+MODELS = {
+    "tiny": {},
+    "mid": {"encoder": {"d_model": 256, "num_blocks": 6, "num_heads": 4, "subsampling_channels": 64},
+            "decoder": {"ff_dim": 1024}},
+}
+VOCAB = 256          # ASR and translation vocabularies (the tiny preset's)
+SSL_CODES = 1024     # BEST-RQ codebook size (configs/demo.yaml)
+# mode -> (engine mode, double sampling)
+MODES = {"linear": ("linear", "none"), "modo": ("faithful", "halves"), "modo_layers": ("layers", "halves"),
+         "fast": ("fast", "halves"), "torchjd": ("linear", "none")}
+
+
+@dataclasses.dataclass
+class FakeTokenizer:
+    vocab_size: int
+
+
+def growth_objectives(m: int) -> list[dict]:
+    """M synthetic objectives for the growth curve: M linear CTC heads on ONE shared stream (``en``), so
+    the encoder forward is the same for every M and only the per-objective cost grows."""
+    return [{"name": f"ctc_{i:02d}", "task": "asr", "lang": "en"} for i in range(m)]
+
+
+def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int = 16) -> ExperimentConfig:
+    """The experiment config of one bench run (VS hierarchy, MoDo weighting, the paper's defaults)."""
+    engine_mode, sampling = MODES[mode]
+    data = {"data": {"batch_cuts": batch_cuts, "specaugment": {"enabled": False}},
+            "model": {"preset": "tiny", "ssl": {"num_codes": SSL_CODES}, **MODELS[model]},
+            "objectives": objectives,
+            "moo": {"mode": engine_mode, "double_sampling": sampling,
+                    "hierarchy": {"formulation": "vs", "weighting": "modo"}},
+            "train": {"warmup_steps": 1, "bf16": True}}
+    return load_config(None, [], data=data)
+
+
+def synthetic_batch(stream: str, n: int, seconds: float, gen: torch.Generator) -> Batch:
+    """``n`` utterances of about ``seconds`` s (100 frames/s) with CTC-feasible random targets."""
+    frames = (seconds * 100 * (0.85 + 0.3 * torch.rand(n, generator=gen))).long().clamp(min=40)
+    feats = torch.randn(n, int(frames.max()), 80, generator=gen)
+    feats *= (torch.arange(feats.shape[1])[None, :] < frames[:, None])[..., None]   # zero padding
+
+    def tokens(frac: float) -> list[list[int]]:
+        lens = (frames.float() / 4 * frac).long().clamp(min=1)   # ~ 1 token per 12 (ASR) / 15 (ST) frames
+        return [torch.randint(NUM_SPECIAL, VOCAB, (int(k),), generator=gen).tolist() for k in lens]
+
+    ids = [f"{stream}-{i}" for i in range(n)]
+    lang = "en" if stream == "ssl" else stream
+    return Batch(stream, feats, frames, ids, [lang] * n, [""] * n, [""] * n, tokens(1 / 3), tokens(4 / 15),
+                 [None] * n)
+
+
+@dataclasses.dataclass
+class Setup:
+    cfg: ExperimentConfig
+    model: torch.nn.Module
+    engine: object
+    optimizer: torch.optim.Optimizer
+    batches: dict[str, Batch]
+    device: torch.device
+
+
+def build_setup(cfg: ExperimentConfig, seconds: float, device: str, mode: str, seed: int = 0) -> Setup:
+    """Model, engine and optimizer through :mod:`soups.train.build`; batches from a fixed seed."""
+    torch.manual_seed(seed)
+    toks = {f"asr_{o.lang}": FakeTokenizer(VOCAB) for o in cfg.objectives if o.task == "asr"}
+    toks["st"] = FakeTokenizer(VOCAB)
+    dev = torch.device(device)
+    model = build.build_model(cfg, toks).to(dev)
+    engine = build.build_engine(cfg, model)
+    if mode == "torchjd":
+        engine = TorchJDEngine(engine)
+    optimizer = build.build_optimizer(cfg, model)
+    gen = torch.Generator().manual_seed(seed + 1)
+    streams = list(dict.fromkeys(o.stream for o in cfg.objectives))
+    batches = {s: synthetic_batch(s, cfg.data.batch_cuts, seconds, gen) for s in streams}
+    ssl = next((o for o in model.objectives.values() if o.task == "ssl"), None)
+    if ssl is not None:
+        b = batches["ssl"]
+        b.ssl = ssl.head.to("cpu").prepare(b.feats, b.feat_lens, torch.Generator().manual_seed(seed + 2))
+        ssl.head.to(dev)
+        b.feats = b.ssl.feats
+        b.ssl = dataclasses.replace(b.ssl, **{k: getattr(b.ssl, k).to(dev) for k in ("feats", "lengths", "targets",
+                                                                                    "frame_mask")})
+    for b in batches.values():
+        b.to(dev)
+    return Setup(cfg, model, engine, optimizer, batches, dev)
+
+
+def train_step(s: Setup, step: int) -> dict:
+    """One update (see the module docstring); returns the engine's log (weights, selected layers…)."""
+    cfg, model = s.cfg, s.model
+    model.train()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if s.device.type == "cuda" and cfg.train.bf16 \
+        else torch.autocast("cpu", enabled=False)
+    with autocast:
+        views = model.encode(s.batches, joint=True)
+        terms, _ = model.objective_terms(views, s.batches, halves=cfg.moo.double_sampling == "halves")
+    w_static = build.static_weights(cfg, s.engine, 0, step)
+    info = s.engine.backward(terms, 0, step, static_weights=w_static)
+    params = [p for p in model.parameters() if p.grad is not None]
+    torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip)
+    s.optimizer.step()
+    s.optimizer.zero_grad(set_to_none=True)
+    return info
+
+
+class TorchJDEngine:
+    """torchjd's ``mtl_backward`` in place of the engine: features = every objective's encoder-output tap,
+    tasks = the objective heads; the shared Jacobian (M rows) is aggregated by UPGrad (``jac_to_grad``)."""
+
+    def __init__(self, engine, aggregator: str = "upgrad"):
+        from torchjd.aggregation import MGDA, UPGrad
+
+        self.hierarchy, self.shared = engine.hierarchy, engine.shared
+        self.aggregator = {"upgrad": UPGrad, "mgda": MGDA}[aggregator]()
+
+    def backward(self, terms, epoch, step, static_weights=None) -> dict:
+        from torchjd.autojac import jac_to_grad, mtl_backward
+
+        features = [t for ts in terms.taps for t in ts]
+        mtl_backward(terms.mean_losses(), features=features, tasks_params=terms.head_params,
+                     shared_params=self.shared)
+        weights = jac_to_grad(self.shared, self.aggregator)
+        return {"weights": weights}
+
+
+# ---- measuring (used by soups.bench.moo's worker processes) ------------------------------------------
+def mem_mb() -> dict[str, float]:
+    text = open("/proc/self/status").read()
+    return {k: int(re.search(rf"{k}:\s+(\d+)", text).group(1)) / 1024 for k in ("VmHWM", "VmRSS")}
+
+
+def reset_peak(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        return
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")          # resets VmHWM to the current VmRSS (Linux >= 4.0)
+    except OSError:
+        pass                      # the peak then also covers the build and the warm-up
+
+
+def peak_mb(device, base_rss: float) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    return mem_mb()["VmHWM"] - base_rss
+
+
+def live_mb(s) -> float:
+    """Tensors alive between steps: parameters, buffers, AdamW state, batches (unique storages)."""
+    tensors = list(s.model.parameters()) + list(s.model.buffers())
+    tensors += [t for st in s.optimizer.state.values() for t in st.values() if hasattr(t, "untyped_storage")]
+    for b in s.batches.values():
+        tensors += [b.feats, b.feat_lens] + ([b.ssl.targets, b.ssl.frame_mask] if b.ssl is not None else [])
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in tensors}
+    return sum(storages.values()) / 2**20
+
+
+def tensor_peak_mb(s, step: int, train_step) -> float:
+    """CPU: live tensor bytes at the step's peak — tensors alive between steps plus the largest running
+    sum of the step's allocations and frees, as recorded by the torch profiler (``profile_memory``)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        train_step(s, step)
+    events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
+                    key=lambda e: e.start_ns())
+    cur = peak = 0
+    for e in events:
+        cur += e.nbytes()
+        peak = max(peak, cur)
+    return live_mb(s) + peak / 2**20

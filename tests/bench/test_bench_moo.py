@@ -1,0 +1,79 @@
+"""``soups bench moo --quick --growth --json``: the JSON contract, every mode ran, ratios are sane, and
+faithful MoDo (2M extra per-objective VJPs by construction) is slower than linear. No other timing claim."""
+
+import contextlib
+import io
+import json
+import math
+
+import pytest
+import torch
+
+from soups.bench import moo_setup as ms
+from soups.bench.moo import BENCH_MODES, GROWTH_MODES
+from soups.cli import main
+
+
+@pytest.fixture(scope="module")
+def result():
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["bench", "moo", "--quick", "--growth", "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.slow
+def test_contract_keys_and_every_mode_ran(result):
+    assert {"modes", "model", "objectives", "growth", "device", "threads"} <= set(result)
+    assert set(result["modes"]) == set(BENCH_MODES) and result["objectives"] == 10
+    for mode, r in result["modes"].items():
+        assert {"step_s", "peak_mb", "ratio_time", "ratio_mem"} <= set(r), mode
+        assert len(r["times_s"]) == 2 and r["step_s"] > 0 and r["peak_mb"] > 0
+    m = result["model"]
+    assert m["name"] == "tiny" and m["objectives"] == 10 and m["streams"] == 6    # 5 languages + SSL
+    assert result["threads"] >= 1 and isinstance(result["device"], str)
+
+
+@pytest.mark.slow
+def test_ratios_are_positive_finite_and_linear_is_one(result):
+    for mode, r in result["modes"].items():
+        for key in ("ratio_time", "ratio_mem"):
+            assert math.isfinite(r[key]) and r[key] > 0, (mode, key)
+    assert result["modes"]["linear"]["ratio_time"] == 1.0 and result["modes"]["linear"]["ratio_mem"] == 1.0
+
+
+@pytest.mark.slow
+def test_faithful_modo_is_slower_than_linear(result):
+    modes = result["modes"]
+    assert modes["modo"]["step_s"] > modes["linear"]["step_s"]
+    assert modes["modo"]["ratio_time_paired"] > 1           # also against linear steps alternated in-process
+
+
+@pytest.mark.slow
+def test_layer_selection_and_growth_are_reported(result):
+    layers = result["modes"]["modo_layers"]
+    assert layers["num_layers"] == 5 and 0 <= len(layers["selected_layers"]) <= 5      # frontend + 4 blocks
+    assert set(layers["selected_layers"]) <= {"frontend", *(f"block.{i}" for i in range(4))}
+    assert layers["probe_step_s"] > 0 and layers["ratio_time_amortized"] > 0
+    g = result["growth"]
+    assert g["M"] == [3, 8]
+    for mode in GROWTH_MODES:
+        assert len(g[mode]) == 2 and all(t is not None and t > 0 for t in g[mode]), mode
+    for key in ("ratio_fast", "ratio_modo"):
+        assert len(g[key]) == 2 and all(math.isfinite(r) and r > 0 for r in g[key]), key
+
+
+def test_every_mode_sees_the_same_model_and_batches():
+    """Fixed seeds: two builds (as two worker processes do) give identical weights and batches."""
+    cfgs = [ms.make_config("tiny", mode, ms.SUITE, batch_cuts=2) for mode in ("linear", "modo")]
+    a, b = (ms.build_setup(cfg, 1.0, "cpu", mode) for cfg, mode in zip(cfgs, ("linear", "modo")))
+    for (na, pa), (nb, pb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert na == nb and torch.equal(pa, pb)
+    assert list(a.batches) == ["en", "fr", "de", "es", "ca", "ssl"]
+    for name in a.batches:
+        assert torch.equal(a.batches[name].feats, b.batches[name].feats)
+        assert a.batches[name].asr_tokens == b.batches[name].asr_tokens
+    assert torch.equal(a.batches["ssl"].ssl.targets, b.batches["ssl"].ssl.targets)
+    # CTC targets fit the encoder frames (<= 1 token per 3 frames after the x4 subsampling)
+    en = a.batches["en"]
+    assert all(len(t) * 3 <= int(n) // 4 for t, n in zip(en.asr_tokens, en.feat_lens))
