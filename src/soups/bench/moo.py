@@ -215,7 +215,9 @@ def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growt
     by_model = {m: bench_model(m, common, log) for m in models}
     first = by_model[models[0]]
     result = {"modes": first["modes"], "model": first["model"], "objectives": len(ms.SUITE), "by_model": by_model,
-              "device": _device_name(device), "threads": threads, "steps": steps, "warmup": warmup}
+              "device": _device_name(device), "threads": threads, "steps": steps, "warmup": warmup,
+              "encoder_forward": {mode: "joint" if ms.make_config("tiny", mode, ms.SUITE).joint_encoder_forward(device)
+                                  else "per_stream" for mode in BENCH_MODES}}
     if growth:
         ms_values = GROWTH_M[:2] if quick else GROWTH_M
         gcommon = dict(common, batch_cuts=growth_cuts, steps=min(steps, 3), pairs=min(steps, 3))

@@ -1,0 +1,62 @@
+"""``train.encoder_forward``: one encoder call per stream gives the same losses and the same exact
+per-objective gradients as one joint call over every stream (float64 oracle), and ``auto`` picks per-stream
+forwards except for linear/fast mode on CUDA."""
+
+import pytest
+import torch
+
+from soups.bench import moo_setup as ms
+from soups.train.config import load_config
+
+OBJECTIVES = [{"name": "asr_en", "task": "asr", "lang": "en"}, {"name": "asr_fr", "task": "asr", "lang": "fr"},
+              {"name": "st_fr_en", "task": "st", "lang": "fr", "head": "decoder"},
+              {"name": "ssl", "task": "ssl", "head": "bestrq"}]
+SMALL = {"encoder": {"d_model": 32, "num_blocks": 2, "num_heads": 2, "subsampling_channels": 8, "dropout": 0.0},
+         "decoder": {"num_layers": 1, "num_heads": 2, "ff_dim": 64, "dropout": 0.0}, "ssl": {"num_codes": 32}}
+
+
+def small_config(forward: str = "auto", mode: str = "faithful"):
+    return load_config(None, data={"objectives": OBJECTIVES, "model": {"preset": "tiny", **SMALL},
+                                   "data": {"batch_cuts": 3, "specaugment": {"enabled": False}},
+                                   "moo": {"mode": mode, "hierarchy": {"formulation": "vs", "weighting": "modo"}},
+                                   "train": {"encoder_forward": forward}})
+
+
+def losses_and_jacobians(joint: bool):
+    s = ms.build_setup(small_config(), seconds=1.0, device="cpu", mode="modo", seed=3)
+    s.model.double()
+    for b in s.batches.values():
+        b.feats = b.feats.double()
+    views = s.model.encode(s.batches, joint=joint)
+    terms, _ = s.model.objective_terms(views, s.batches, halves=True)
+    tap_grads = s.engine._heads_backward(terms)
+    heads = [p.grad.clone() for ps in terms.head_params for p in ps if p.grad is not None]
+    G = s.engine._jacobians(terms, tap_grads, s.engine.shared)
+    return [float(l.detach()) for ls in terms.losses for l in ls], heads, G
+
+
+def test_per_stream_forward_equals_the_joint_forward_in_float64():
+    la, ha, Ga = losses_and_jacobians(joint=True)
+    lb, hb, Gb = losses_and_jacobians(joint=False)
+    assert la == pytest.approx(lb, rel=1e-10, abs=1e-12)
+    assert len(ha) == len(hb) and all(torch.allclose(a, b, rtol=1e-8, atol=1e-11) for a, b in zip(ha, hb))
+    assert len(Ga) == len(Gb) == 2                       # two batch halves
+    for a, b in zip(Ga, Gb):
+        assert a.shape == b.shape and a.shape[0] == len(OBJECTIVES)
+        assert torch.allclose(a, b, rtol=1e-8, atol=1e-11)
+        assert a.abs().sum() > 0                       # not trivially equal
+
+
+@pytest.mark.parametrize("forward,mode,device,joint", [
+    ("auto", "faithful", "cpu", False), ("auto", "linear", "cpu", False), ("auto", "fast", "cuda", True),
+    ("auto", "linear", "cuda", True), ("auto", "layers", "cuda", False), ("auto", "faithful", "cuda", False),
+    ("joint", "faithful", "cpu", True), ("per_stream", "linear", "cuda", False)])
+def test_auto_rule(forward, mode, device, joint):
+    assert small_config(forward, mode).joint_encoder_forward(device) is joint
+
+
+def test_an_unknown_encoder_forward_is_a_config_error():
+    from soups.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="train.encoder_forward"):
+        small_config("sometimes")
