@@ -216,7 +216,7 @@ def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growt
     first = by_model[models[0]]
     result = {"modes": first["modes"], "model": first["model"], "objectives": len(ms.SUITE), "by_model": by_model,
               "device": _device_name(device), "threads": threads, "steps": steps, "warmup": warmup,
-              "encoder_forward": {mode: "joint" if ms.make_config("tiny", mode, ms.SUITE).joint_encoder_forward(device)
+              "encoder_forward": {mode: "joint" if ms.make_config("tiny", mode, ms.SUITE).joint_encoder_forward()
                                   else "per_stream" for mode in BENCH_MODES}}
     if growth:
         ms_values = GROWTH_M[:2] if quick else GROWTH_M

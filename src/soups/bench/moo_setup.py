@@ -8,7 +8,7 @@ They are built once from a fixed seed, so every mode (every subprocess) sees ide
 identically initialised model. Tokenizers are faked (only ``vocab_size`` is read when building the model).
 
 One step (:func:`train_step`) mirrors :func:`soups.train.step.train_step` without the data side (no batch
-fetching, SpecAugment or logging): the encoder forward (``train.encoder_forward``: per stream on CPU), every
+fetching, SpecAugment or logging): the encoder forward (``train.encoder_forward``: per stream for MoDo), every
 objective's loss (on two batch halves for the dynamic modes), the engine's backward, gradient clipping, AdamW. ``torchjd`` replaces the engine
 by :class:`TorchJDEngine`. The helpers at the end measure memory inside the worker processes.
 """
@@ -125,7 +125,7 @@ def train_step(s: Setup, step: int) -> dict:
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if s.device.type == "cuda" and cfg.train.bf16 \
         else torch.autocast("cpu", enabled=False)
     with autocast:
-        views = model.encode(s.batches, joint=cfg.joint_encoder_forward(s.device.type))
+        views = model.encode(s.batches, joint=cfg.joint_encoder_forward())
         terms, _ = model.objective_terms(views, s.batches, halves=cfg.moo.double_sampling == "halves")
     w_static = build.static_weights(cfg, s.engine, 0, step)
     info = s.engine.backward(terms, 0, step, static_weights=w_static)

@@ -120,7 +120,7 @@ def train_step(ctx: TrainContext) -> dict:
     model.train()
     batches = next_batches(ctx)
     with ctx.autocast():
-        views = model.encode(batches, joint=cfg.joint_encoder_forward(ctx.device.type))
+        views = model.encode(batches, joint=cfg.joint_encoder_forward())
         terms, outputs = model.objective_terms(views, batches, halves=cfg.moo.double_sampling == "halves"
                                                and cfg.moo.mode != "linear")
     if ctx.comm is not None:
