@@ -18,6 +18,9 @@ parameters receive d = Σ_m w_m g_m with w from the hierarchy. Modes:
               summed over rows and time — exactly the Gram of a shared bias added at the taps — gives w, then
               ONE backward through the shared model with cotangents Σ_m w_m ∂l_m/∂tap. Cost ≈ linear.
 ``update_every`` N > 1 reuses the last weights for N-1 steps (taps + one shared backward, ≈ linear cost).
+``sketch``    (faithful only) each exact per-objective gradient is count-sketched parameter by parameter as it
+              is computed, never stored: an unbiased Gram from O(M·k) memory instead of the 2·M×P rows of G,
+              then ONE shared backward with the λ-weighted tap cotangents for the direction (sketch.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from torch import Tensor, nn
 from .base import GramInfo
 from .hierarchy import Hierarchy
 from .layers import LayerSelector
+from .sketch import GramSketch
 
 MODES = ("linear", "faithful", "layers", "fast")
 
@@ -73,10 +77,13 @@ class GradientEngine:
     reduce: Callable[[Tensor], Tensor] | None = None   # distributed mean of Gram/grad tensors (None: 1 process)
     last_weights: Tensor | None = None
     last_layer_weights: dict[str, Tensor] = field(default_factory=dict)
+    sketch: GramSketch | None = None                   # faithful mode: sketched Gram (moo.sketch.k > 0)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose from {MODES}")
+        if self.sketch is not None and self.mode != "faithful":
+            raise ValueError(f"a sketched Gram needs mode 'faithful', got {self.mode!r}")
         if self.mode == "layers" and self.selector is None:
             self.selector = LayerSelector(self.hierarchy)
         self.static = self.hierarchy.static()
@@ -101,6 +108,11 @@ class GradientEngine:
             if not update:
                 self._shared_backward(terms, tap_grads, self.last_weights)
                 return {"weights": self.last_weights}
+            if self.sketch is not None:
+                grams = self._sketched_grams(terms, tap_grads)
+                self.last_weights = self.hierarchy.weights(grams, epoch, step)
+                self._shared_backward(terms, tap_grads, self.last_weights)
+                return {"weights": self.last_weights, "gram": grams.K}
             G = self._jacobians(terms, tap_grads, self.shared)
             grams = self._gram(G)
             self.last_weights = self.hierarchy.weights(grams, epoch, step)
@@ -161,6 +173,27 @@ class GradientEngine:
                                                 for p, g in zip(params, grads)]))
         G = [torch.stack(rows) for rows in per_sample]
         return [self.reduce(g) for g in G] if self.reduce is not None else G
+
+    def _sketched_grams(self, terms: StepTerms, tap_grads) -> GramInfo:
+        """The Gram of the exact per-objective gradients (as :meth:`_jacobians`) through a fresh sketch;
+        each gradient is folded in parameter by parameter and dropped."""
+        sk = self.sketch
+        sk.reset()
+        for m in range(len(terms.taps)):
+            for s, cots in enumerate(self._sample_cotangents(terms, tap_grads, m)):
+                if not cots:  # another process's objective: its row arrives through ``reduce``
+                    continue
+                grads = torch.autograd.grad(terms.taps[m], self.shared, cots, retain_graph=True, allow_unused=True)
+                for i, g in enumerate(grads):
+                    if g is not None:
+                        sk.add_row(m, i, g, sample=s)
+        zeros = self.shared[0].new_zeros(len(terms.taps), sk.k)
+        S = [sk.S1 if sk.S1 is not None else zeros] + ([sk.S2 if sk.S2 is not None else zeros]
+                                                        if terms.num_samples > 1 else [])
+        if self.reduce is not None:
+            S = [self.reduce(x) for x in S]
+        sk.S1, sk.S2 = S[0], (S[1] if len(S) > 1 else None)
+        return sk.gram_info()
 
     @staticmethod
     def _gram(G: list[Tensor]) -> GramInfo:
@@ -247,7 +280,8 @@ class GradientEngine:
         return {"hierarchy": self.hierarchy.state_dict(),
                 "selector": self.selector.state_dict() if self.selector is not None else None,
                 "last_weights": self.last_weights,
-                "last_layer_weights": dict(self.last_layer_weights)}
+                "last_layer_weights": dict(self.last_layer_weights),
+                "sketch": self.sketch.state_dict() if self.sketch is not None else None}
 
     def load_state_dict(self, state: dict) -> None:
         self.hierarchy.load_state_dict(state["hierarchy"])
@@ -255,3 +289,5 @@ class GradientEngine:
             self.selector.load_state_dict(state["selector"])
         self.last_weights = state.get("last_weights")
         self.last_layer_weights = dict(state.get("last_layer_weights") or {})
+        if self.sketch is not None and state.get("sketch") is not None:
+            self.sketch.load_state_dict(state["sketch"])

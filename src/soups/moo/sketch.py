@@ -80,6 +80,15 @@ class GramSketch:
             s2 = self._sketch(G2_block, block)
             self.S2 = s2 if self.S2 is None else self.S2 + s2.to(self.S2)
 
+    def add_row(self, row: int, block: Any, g: Tensor, sample: int = 0) -> None:
+        """Streaming form of :meth:`add`: objective ``row``'s gradient on one block (any shape), sample 0
+        or 1 — for engines that get one objective's gradient at a time, never M rows at once."""
+        s = self._sketch(g.reshape(1, -1), block)[0]
+        name = "S1" if sample == 0 else "S2"
+        if getattr(self, name) is None:
+            setattr(self, name, s.new_zeros(self.num_objectives, self.k))
+        getattr(self, name)[row] += s
+
     def estimate(self) -> Tensor:
         """Unbiased estimate of G1 G2ᵀ (M×M); with one sample only, of G1 G1ᵀ."""
         if self.S1 is None:

@@ -24,6 +24,7 @@ from soups.model import ConformerEncoder, get_preset
 from soups.moo.engine import GradientEngine
 from soups.moo.hierarchy import Hierarchy, HierarchyConfig
 from soups.moo.layers import LayerSelector
+from soups.moo.sketch import GramSketch
 from soups.multitask import MultiTaskModel
 from soups.objectives import build_objective
 from soups.train.config import ExperimentConfig
@@ -195,8 +196,10 @@ def build_engine(cfg: ExperimentConfig, model: MultiTaskModel) -> GradientEngine
         selector = LayerSelector(hierarchy, lc.rule, lc.threshold, key="moo.layers")
     groups = {name: [p for p in ps if p.requires_grad] for name, ps in model.layer_groups().items()}
     groups = {name: ps for name, ps in groups.items() if ps}  # frozen layers take no part
+    sk = cfg.moo.sketch
+    sketch = GramSketch(len(names), sk.k, seed=cfg.train.seed, kind=sk.kind, key="moo.sketch") if sk.k else None
     return GradientEngine(cfg.moo.mode, hierarchy, groups, selector, cfg.moo.layers.refresh_every,
-                          cfg.moo.update_every)
+                          cfg.moo.update_every, sketch=sketch)
 
 
 def static_weights(cfg: ExperimentConfig, engine: GradientEngine, epoch: int, step: int) -> torch.Tensor:

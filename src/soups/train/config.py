@@ -141,6 +141,12 @@ class LayerSelectionConfig:
 
 
 @dataclass
+class SketchConfig:
+    k: int = 0                       # > 0: faithful mode estimates the Gram from k-column sketches (0: exact)
+    kind: Literal["countsketch", "gaussian", "rademacher"] = "countsketch"
+
+
+@dataclass
 class MooConfig:
     """How objective gradients are combined on the shared encoder.
 
@@ -156,10 +162,16 @@ class MooConfig:
     double_sampling: Literal["halves", "none"] = "halves"
     update_every: int = 1            # recompute the weights every N steps (reuse them in between)
     layers: LayerSelectionConfig = field(default_factory=LayerSelectionConfig)
+    sketch: SketchConfig = field(default_factory=SketchConfig)
 
     def validate(self, prefix: str) -> None:
         if self.update_every < 1:
             raise ConfigError(f"{prefix}.update_every", "must be >= 1")
+        if self.sketch.k < 0:
+            raise ConfigError(f"{prefix}.sketch.k", f"must be >= 0 (0: exact Gram), got {self.sketch.k}")
+        if self.sketch.k > 0 and self.mode != "faithful":
+            raise ConfigError(f"{prefix}.sketch.k", f"a sketched Gram needs {prefix}.mode faithful, got "
+                                                    f"{self.mode!r}")
 
 
 @dataclass
