@@ -53,6 +53,8 @@ CASES = {
     "linear": ["moo.mode=linear"],
     "modo": ["moo.mode=faithful", "moo.hierarchy={formulation: vs, weighting: modo}"],
     "vm-msp": ["moo.mode=fast", "moo.hierarchy={formulation: vm, levels: uas, weighting: modo}"],
+    "modo-accumulate": ["moo.mode=faithful", "moo.hierarchy={formulation: vs, weighting: modo}",
+                        "train.accumulate=2"],
 }
 
 

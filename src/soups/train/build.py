@@ -155,7 +155,8 @@ def steps_per_epoch(cfg: ExperimentConfig, streams: dict[str, Stream]) -> int:
     """Configured, or batches in one pass over the largest stream."""
     if cfg.train.steps_per_epoch:
         return cfg.train.steps_per_epoch
-    return max(1, max(math.ceil(s.num_cuts / cfg.data.batch_cuts) for s in streams.values()))
+    batches = max(math.ceil(s.num_cuts / cfg.data.batch_cuts) for s in streams.values())
+    return max(1, batches // cfg.train.accumulate)
 
 
 def build_optimizer(cfg: ExperimentConfig, model: MultiTaskModel) -> torch.optim.Optimizer:

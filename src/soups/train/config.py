@@ -206,6 +206,13 @@ class TrainConfig:
     freeze: list[str] = field(default_factory=list)  # encoder | layer:<group> | objective selectors
     parallel: Literal["data", "objective"] = "data"   # under torchrun: split batches, or objectives (streams)
     dist_timeout_s: int = 1800           # collective timeout (rank 0 evaluates while the others wait)
+    # gradient accumulation: micro-batches per optimizer step, their gradients averaged; each micro-batch
+    # runs the engine's full update (a MoDo/MGDA λ update included, as with N steps of the smaller batch)
+    accumulate: int = 1
+
+    def validate(self, prefix: str) -> None:
+        if self.accumulate < 1:
+            raise ConfigError(f"{prefix}.accumulate", f"must be >= 1 (micro-batches per step), got {self.accumulate}")
 
 
 @dataclass

@@ -66,13 +66,15 @@ def utterance_generators(seed: int, step: int, stream: int, positions: list[int]
     return [torch.Generator().manual_seed(mix(seed, step, stream, p)) for p in positions]
 
 
-def next_batches(ctx: TrainContext) -> dict:
-    """A batch from every stream, augmented (supervised) or prepared for self-supervision (SSL)."""
+def next_batches(ctx: TrainContext, micro: int = 0) -> dict:
+    """A batch from every stream, augmented (supervised) or prepared for self-supervision (SSL);
+    ``micro``: the micro-batch within the step (``train.accumulate``), for fresh random draws."""
     dtype = getattr(torch, ctx.cfg.train.precision)
     batches = {name: stream.next_batch().to(ctx.device, dtype) for name, stream in ctx.streams.items()}
     order = ctx.model.streams()  # the stream's global index: the same on every rank, whatever it owns
+    draw = ctx.step * ctx.cfg.train.accumulate + micro
     for name, batch in batches.items():
-        gens = utterance_generators(ctx.cfg.train.seed, ctx.step, order.index(name),
+        gens = utterance_generators(ctx.cfg.train.seed, draw, order.index(name),
                                     batch.global_index or list(range(len(batch))))
         if name == "ssl":
             ssl = next(o for o in ctx.model.objectives.values() if o.task == "ssl")
@@ -114,11 +116,11 @@ def prepare_ssl(head, batch, gens: list[torch.Generator]):
     return SSLBatch(feats, cat([p.lengths for p in parts]), targets, mask)
 
 
-def train_step(ctx: TrainContext) -> dict:
-    """One update; returns the step's scalars for logging."""
+def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, dict]:
+    """Forward and the engine's backward on one micro-batch: gradients add up in ``.grad``;
+    returns (per-objective outputs, engine info)."""
     cfg, model = ctx.cfg, ctx.model
-    model.train()
-    batches = next_batches(ctx)
+    batches = next_batches(ctx, micro)
     with ctx.autocast():
         views = model.encode(batches, joint=cfg.joint_encoder_forward())
         terms, outputs = model.objective_terms(views, batches, halves=cfg.moo.double_sampling == "halves"
@@ -126,9 +128,22 @@ def train_step(ctx: TrainContext) -> dict:
     if ctx.comm is not None:
         ctx.comm.normalize_losses(terms)  # data parallel: exact global means
     w_static = static_weights(cfg, ctx.engine, ctx.epoch, ctx.step)
-    info = ctx.engine.backward(terms, ctx.epoch, ctx.step, static_weights=w_static)
+    return outputs, ctx.engine.backward(terms, ctx.epoch, ctx.step, static_weights=w_static)
+
+
+def train_step(ctx: TrainContext) -> dict:
+    """One update (``train.accumulate`` micro-batches, gradients averaged); returns the step's scalars for
+    logging (losses of the last micro-batch)."""
+    cfg, model = ctx.cfg, ctx.model
+    model.train()
+    for micro in range(cfg.train.accumulate):
+        outputs, info = micro_step(ctx, micro)
     if ctx.comm is not None:
         ctx.comm.reduce_grads(model)
+    if cfg.train.accumulate > 1:
+        for p in model.parameters():
+            if p.grad is not None:
+                p.grad /= cfg.train.accumulate
     params = [p for p in model.parameters() if p.grad is not None]
     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip))
     if math.isfinite(grad_norm):
