@@ -51,20 +51,7 @@ def radar(wer: dict[str, dict[str, float]], bleu: dict[str, dict[str, float]], p
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.5), subplot_kw={"projection": "polar"})
     _radar_panel(axes[0], wer, "ASR WER (%) — closer to the centre is better")
     _radar_panel(axes[1], bleu, "ST BLEU (X→En) — farther out is better")
-    handles, labels = [], []
-    for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _legend_and_save(fig, axes, path, bottom=0.08, dpi=110)
 
 
 def phase_series(logs: list[list[dict]]) -> dict[str, dict[int, float]]:
@@ -107,17 +94,22 @@ def training_curves(series: dict[str, dict[str, tuple[list[int], list[float]]]],
         ax.set_ylabel("training loss")
     for ax in list(axes.flat)[len(objectives):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels() if objectives else ([], [])
-    for ax in axes.flat:
+    return _legend_and_save(fig, axes.flat, path, bottom=0.07, dpi=100)
+
+
+def _legend_and_save(fig, axes, path, bottom: float, dpi: int) -> Path:
+    """One legend below all panels (each label once), then write the PNG and close the figure."""
+    handles, labels = [], []
+    for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
