@@ -32,22 +32,37 @@ from soups.errors import DataError
 PAD = BLANK = 0
 UNK, BOS, EOS = 1, 2, 3
 NUM_SPECIAL = 4
+WORD_BOUNDARY = "▁"  # the character tokenizer's space (as SentencePiece writes it)
 
 
 class CharTokenizer:
-    """One token per character (spaces dropped), the ``vocab_size - 4`` most frequent characters kept."""
+    """One token per character, the ``vocab_size - 4`` most frequent characters kept.
+
+    Word boundaries: when the training text has spaces (alphabetic languages), a run of whitespace is one
+    ``▁`` token and decodes back to a space; text without spaces (Chinese) gets no boundary token, and a
+    tokenizer without ``▁`` drops spaces. ``▁`` is always kept when present, whatever ``vocab_size``.
+
+    >>> tok = CharTokenizer.train(["le chat", "la chatte"], vocab_size=100)
+    >>> tok.decode(tok.encode("le  chat")), len(tok.encode("le chat"))
+    ('le chat', 7)
+    """
 
     kind = "char"
 
     def __init__(self, chars: list[str]):
         self.chars = list(chars)
         self._index = {c: i + NUM_SPECIAL for i, c in enumerate(self.chars)}
+        self._boundary = WORD_BOUNDARY in self._index
 
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int) -> "CharTokenizer":
+        texts = list(texts)
         counts = Counter(ch for t in texts for ch in t if not ch.isspace())
         if not counts:
             raise DataError("cannot train a character tokenizer on empty text")
+        if any(len(t.split()) > 1 for t in texts):
+            keep = sorted(counts, key=lambda c: (-counts[c], c))[: max(1, vocab_size - NUM_SPECIAL - 1)]
+            return cls(sorted(keep) + [WORD_BOUNDARY])
         # most frequent first, ties broken by the character itself (deterministic)
         ranked = sorted(counts, key=lambda c: (-counts[c], c))[: max(1, vocab_size - NUM_SPECIAL)]
         return cls(sorted(ranked))
@@ -57,10 +72,13 @@ class CharTokenizer:
         return len(self.chars) + NUM_SPECIAL
 
     def encode(self, text: str) -> list[int]:
+        if self._boundary:
+            return [self._index.get(ch, UNK) for ch in WORD_BOUNDARY.join(text.split())]
         return [self._index.get(ch, UNK) for ch in text if not ch.isspace()]
 
     def decode(self, ids: Iterable[int]) -> str:
-        return "".join(self.chars[i - NUM_SPECIAL] for i in ids if i >= NUM_SPECIAL)
+        text = "".join(self.chars[i - NUM_SPECIAL] for i in ids if i >= NUM_SPECIAL)
+        return " ".join(text.replace(WORD_BOUNDARY, " ").split()) if self._boundary else text
 
     def state(self) -> dict:
         return {"kind": self.kind, "chars": self.chars}
