@@ -77,3 +77,11 @@ def test_every_mode_sees_the_same_model_and_batches():
     # CTC targets fit the encoder frames (<= 1 token per 3 frames after the x4 subsampling)
     en = a.batches["en"]
     assert all(len(t) * 3 <= int(n) // 4 for t, n in zip(en.asr_tokens, en.feat_lens))
+
+
+def test_sketch_mode_is_faithful_modo_with_a_sketched_gram():
+    cfg = ms.make_config("tiny", "modo_sketch", ms.SUITE, batch_cuts=2)
+    s = ms.build_setup(cfg, 1.0, "cpu", "modo_sketch")
+    assert s.engine.mode == "faithful" and s.engine.sketch is not None and s.engine.sketch.k == ms.SKETCH_K
+    exact = ms.build_setup(ms.make_config("tiny", "modo", ms.SUITE, batch_cuts=2), 1.0, "cpu", "modo")
+    assert exact.engine.mode == "faithful" and exact.engine.sketch is None

@@ -10,7 +10,8 @@ Command lines (numbers in docs/performance.md, "Multi-objective optimisation")::
 Modes, on the same model, objectives and batches (:mod:`soups.bench.moo_setup`): ``linear`` (static weights,
 one backward), ``modo`` (engine mode ``faithful``, VS MoDo: exact per-objective gradients on two batch
 halves), ``modo_layers`` (engine mode ``layers``: MoDo on the conflicting layers only; a probe of all
-layers every ``moo.layers.refresh_every`` = 50 steps, timed separately), ``fast`` (Gram at the encoder
+layers every ``moo.layers.refresh_every`` = 50 steps, timed separately), ``modo_sketch`` (faithful MoDo
+with the Gram estimated from a ``moo.sketch.k`` = 64-column count sketch of each G row), ``fast`` (Gram at the encoder
 output, then one encoder backward) and ``torchjd`` (``torchjd.autojac.mtl_backward`` + UPGrad).
 
 Each (model, mode) runs in a fresh Python process, so peaks do not mix: ``warmup`` untimed steps, then
@@ -43,7 +44,7 @@ import torch
 
 from soups.bench import moo_setup as ms
 
-BENCH_MODES = ("linear", "modo", "modo_layers", "fast", "torchjd")
+BENCH_MODES = ("linear", "modo", "modo_layers", "modo_sketch", "fast", "torchjd")
 GROWTH_MODES = ("linear", "fast", "modo")
 GROWTH_M = (3, 8, 13, 18, 23, 28, 33, 38, 43)
 # (utterances per stream, seconds per utterance, growth utterances) by size

@@ -37,9 +37,10 @@ MODELS = {
 }
 VOCAB = 256          # ASR and translation vocabularies (the tiny preset's)
 SSL_CODES = 1024     # BEST-RQ codebook size (configs/demo.yaml)
+SKETCH_K = 64        # columns of the sketched Gram (mode modo_sketch)
 # mode -> (engine mode, double sampling)
 MODES = {"linear": ("linear", "none"), "modo": ("faithful", "halves"), "modo_layers": ("layers", "halves"),
-         "fast": ("fast", "halves"), "torchjd": ("linear", "none")}
+         "modo_sketch": ("faithful", "halves"), "fast": ("fast", "halves"), "torchjd": ("linear", "none")}
 
 
 @dataclasses.dataclass
@@ -60,7 +61,8 @@ def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int =
             "model": {"preset": "tiny", "ssl": {"num_codes": SSL_CODES}, **MODELS[model]},
             "objectives": objectives,
             "moo": {"mode": engine_mode, "double_sampling": sampling,
-                    "hierarchy": {"formulation": "vs", "weighting": "modo"}},
+                    "hierarchy": {"formulation": "vs", "weighting": "modo"},
+                    "sketch": {"k": SKETCH_K if mode == "modo_sketch" else 0}},
             "train": {"warmup_steps": 1, "bf16": True}}
     return load_config(None, [], data=data)
 
