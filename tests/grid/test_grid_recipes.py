@@ -26,7 +26,7 @@ def test_doctests():
     assert doctest.testmod(weights_mod).failed == 0
 
 
-@pytest.mark.parametrize("grid_file", ["paper.yaml", "ablation.yaml"])
+@pytest.mark.parametrize("grid_file", ["paper.yaml", "ablation.yaml", "cpu.yaml", "gender.yaml"])
 def test_shipped_grids_plan_every_cell(grid_file, tmp_path):
     grid = load_grid(SHIPPED / grid_file)
     lines = []
@@ -148,3 +148,15 @@ def test_small_helpers():
     assert phase_steps(0.25, 10, "k") == 2 and phase_steps(7, 10, "k") == 7
     assert slug("joint w/o MOO") == "joint-w-o-MOO" and slug("VM-UAS (IR=.002)") == "VM-UAS-IR=.002"
     assert set(recipe_index(SHIPPED)) >= set(PAPER_NAMES)
+
+
+def test_gender_grid_has_the_rebuttals_columns_and_orders(tmp_path):
+    grid = load_grid(SHIPPED / "gender.yaml")
+    assert [e.name for e in grid.recipes] == ["PT+FT", "joint w/o MOO", "VS", "VC", "VM-UECG", "VM-UCEG"]
+    plans = {e.name: plan_cell(grid, e, 0, tmp_path) for e in grid.recipes}
+    ft = plans["PT+FT"][1].cfg
+    assert [o.name for o in ft.objectives] == ["asr_en", "asr_zh", "gender_en"]      # `supervised` selects gender
+    for name, first in (("VM-UECG", "asr_en"), ("VM-UCEG", "asr_zh")):
+        h = plans[name][0].cfg.moo.hierarchy
+        assert h["levels"][0] == [first] and h["levels"][2:] == [["gender_en"], ["ssl"]]
+        assert len(h["penalties"]) == 3

@@ -1,5 +1,7 @@
 """Experiment configs: typed loading, dotted overrides, errors that name the key, resume diffs."""
 
+from pathlib import Path
+
 import pytest
 
 from soups.errors import ConfigError
@@ -64,3 +66,19 @@ def test_config_diff_lists_changed_keys_and_honours_ignores():
     a, b = cfg(), cfg("train.max_steps=5", "train.log_every=3")
     assert config_diff(a, b) == ["train.log_every: 10 -> 3", "train.max_steps: 1000 -> 5"]
     assert config_diff(a, b, ignore=("train.log_every",)) == ["train.max_steps: 1000 -> 5"]
+
+
+def test_probe_configs_load_with_the_overrides_their_headers_print():
+    """Every `soups train configs/probes/X.yaml --out DIR overrides…` line in a probe's header is a valid config."""
+    import shlex
+
+    for path in sorted((Path(__file__).parents[2] / "configs" / "probes").glob("*.yaml")):
+        header = [line[1:].strip() for line in path.read_text().splitlines() if line.startswith("#")]
+        commands = " ".join(header).replace("\\ ", " ").split("soups train ")[1:]
+        assert commands, path
+        for command in commands:
+            words = shlex.split(command.split("#")[0])
+            assert words[0] == f"configs/probes/{path.name}" and words[1] == "--out", command
+            overrides = [w for w in words[3:] if "=" in w]
+            cfg = load_config(path, overrides)
+            assert [o.name for o in cfg.objectives] == ["asr_en"], command

@@ -41,5 +41,6 @@ def test_selectors_match_names_globs_tasks_and_languages():
     assert [o["name"] for o in select(objs, ["task:st", "ssl"], "k")] == ["st_fr_en", "ssl"]
     assert [o["name"] for o in select(objs, ["lang:fr"], "k")] == ["asr_fr", "st_fr_en"]
     assert [o["name"] for o in select(objs, ["asr_*"], "k")] == ["asr_fr"]
+    assert [o["name"] for o in select(objs, ["supervised"], "k")] == ["asr_fr", "st_fr_en"]
     with pytest.raises(ConfigError, match="matches no objective"):
         select(objs, ["task:gender"], "k")

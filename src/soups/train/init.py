@@ -3,7 +3,7 @@
 Config keys: ``train.init_from: PATH`` (a checkpoint; parameters with the same name and shape are copied —
 the encoder must match, heads the new run does not have are ignored, new heads start fresh) and
 ``train.freeze: [encoder | layer:<group> | <objective selector>, ...]`` (selectors: an objective name or glob,
-``task:asr``, ``lang:fr``). What happened is written to ``EXP/init.json``.
+``task:asr``, ``lang:fr``, ``supervised``). What happened is written to ``EXP/init.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from soups.train.checkpoint import load_checkpoint
 
 
 def matches(obj: dict, selector: str) -> bool:
-    """``task:asr``, ``lang:fr``, or an fnmatch pattern / exact objective name."""
+    """``task:asr``, ``lang:fr``, ``supervised`` (every task but SSL), or an fnmatch pattern / exact name."""
+    if selector == "supervised":
+        return obj.get("task") != "ssl"
     if selector.startswith("task:"):
         return obj.get("task") == selector[5:]
     if selector.startswith("lang:"):
