@@ -162,3 +162,19 @@ def test_layer_selection_picks_the_conflicting_block_and_still_updates_the_other
     dyn = Hierarchy({"formulation": "vs", "weighting": "mgda"}, ["o0", "o1"]).weights(GramInfo.from_jacobians(ga))
     torch.testing.assert_close(a.grad, dyn.to(ga) @ ga)           # conflicting: MGDA on its own block
     assert b.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("rows", [[[0, 2], [1, 3, 4]], [[0], [0]], [[0, 1, 2], [2, 3]]])
+def test_pooled_sample_taps_equal_the_summed_per_sample_cotangents(rows):
+    """Fast mode's Gram input from per-row sums == pooling the explicit per-sample cotangents (including
+    rows shared by both samples, e.g. a 1-utterance batch used as both halves)."""
+    from types import SimpleNamespace
+
+    gen = torch.Generator().manual_seed(0)
+    tap_grads = [[torch.randn(5, 7, 3, generator=gen), torch.randn(5, 2, generator=gen)]]
+    terms = SimpleNamespace(local=[True], num_samples=2, sample_rows=[[torch.tensor(r) for r in rows]])
+    pooled = GradientEngine._pooled_sample_taps(terms, tap_grads, 0)
+    explicit = GradientEngine._sample_cotangents(None, terms, tap_grads, 0)
+    assert len(pooled) == len(explicit) == 2
+    for vec, cots in zip(pooled, explicit):
+        torch.testing.assert_close(vec, torch.cat([c.reshape(-1, c.shape[-1]).sum(0) for c in cots]))

@@ -229,13 +229,27 @@ class GradientEngine:
         vecs: list[list[Tensor]] = [[] for _ in range(max(1, terms.num_samples))]
         width = self._tap_width(terms)
         for m in range(len(terms.taps)):
-            for s, cots in enumerate(self._sample_cotangents(terms, tap_grads, m)):
-                vecs[s].append(torch.cat([c.reshape(-1, c.shape[-1]).sum(0) for c in cots]) if cots
-                               else self.shared[0].new_zeros(width))
+            for s, vec in enumerate(self._pooled_sample_taps(terms, tap_grads, m)):
+                vecs[s].append(vec if vec is not None else self.shared[0].new_zeros(width))
         G = [torch.stack(v) for v in vecs]
         if self.reduce is not None:
             G = [self.reduce(g) for g in G]
         return self._gram(G)
+
+    @staticmethod
+    def _pooled_sample_taps(terms: StepTerms, tap_grads, m: int) -> list[Tensor | None]:
+        """Per sample s: :meth:`_sample_cotangents` of objective m summed over all but the last dim and
+        concatenated over its taps — from per-row sums ``(B, D)``, without building per-sample copies of the
+        ``(B, T, D)`` tap gradients (what keeps fast mode near linear as M grows)."""
+        if not terms.local[m]:
+            return [None] * max(1, terms.num_samples)
+        if terms.sample_rows is None or terms.num_samples == 1:
+            return [torch.cat([g.reshape(-1, g.shape[-1]).sum(0) for g in tap_grads[m]])]
+        rows_sums = [g.reshape(g.shape[0], -1, g.shape[-1]).sum(1) for g in tap_grads[m]]   # (B, D) per tap
+        all_rows = torch.cat(terms.sample_rows[m])
+        scale = terms.num_samples / torch.bincount(all_rows).clamp(min=1)   # as in _sample_cotangents
+        return [torch.cat([(r[rows] * scale[rows].to(r)[:, None]).sum(0) for r in rows_sums])
+                for rows in terms.sample_rows[m]]
 
     @staticmethod
     def _tap_width(terms: StepTerms) -> int:
