@@ -85,3 +85,10 @@ def test_sketch_mode_is_faithful_modo_with_a_sketched_gram():
     assert s.engine.mode == "faithful" and s.engine.sketch is not None and s.engine.sketch.k == ms.SKETCH_K
     exact = ms.build_setup(ms.make_config("tiny", "modo", ms.SUITE, batch_cuts=2), 1.0, "cpu", "modo")
     assert exact.engine.mode == "faithful" and exact.engine.sketch is None
+
+
+@pytest.mark.parametrize("bad", ["3,x", "0", ","])
+def test_growth_m_must_be_positive_integers(bad, capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["bench", "moo", "--growth-m", bad])
+    assert err.value.code == 2 and "--growth-m: expected positive integers" in capsys.readouterr().err

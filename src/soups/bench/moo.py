@@ -5,6 +5,7 @@ Command lines (numbers in docs/performance.md, "Multi-objective optimisation")::
     soups bench moo --json --growth                    # tiny + mid models, 10 objectives, growth M = 3..43
     soups bench moo --model mid --steps 5 --json       # one model, no growth curve
     soups bench moo --quick --growth --json            # tiny, 2 steps, small batches, M = 3, 8 (the tests)
+    soups bench moo --model tiny --growth-m 3,43 --json   # tiny only, growth at M = 3 and 43 only
     soups bench moo --device cuda --json --growth      # on a GPU (peak = torch.cuda.max_memory_allocated)
 
 Modes, on the same model, objectives and batches (:mod:`soups.bench.moo_setup`): ``linear`` (static weights,
@@ -205,7 +206,7 @@ def bench_growth(common: dict, ms_values, max_step_s: float, log) -> dict:
 
 def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growth: bool = False,
                   device: str = "cpu", quick: bool = False, threads: int = 1, max_step_s: float = 60.0,
-                  log=lambda msg: None) -> dict:
+                  growth_m: tuple[int, ...] | None = None, log=lambda msg: None) -> dict:
     """The whole benchmark; returns the JSON-able result (see the module docstring)."""
     if quick:
         models, steps = ["tiny"], 2
@@ -220,7 +221,7 @@ def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growt
               "encoder_forward": {mode: "joint" if ms.make_config("tiny", mode, ms.SUITE).joint_encoder_forward()
                                   else "per_stream" for mode in BENCH_MODES}}
     if growth:
-        ms_values = GROWTH_M[:2] if quick else GROWTH_M
+        ms_values = tuple(growth_m) if growth_m else GROWTH_M[:2] if quick else GROWTH_M
         gcommon = dict(common, batch_cuts=growth_cuts, steps=min(steps, 3), pairs=min(steps, 3))
         result["growth"] = dict(bench_growth(gcommon, ms_values, max_step_s, log), utterances=growth_cuts,
                                 seconds=seconds, model="tiny", streams=1, steps=gcommon["steps"])

@@ -12,6 +12,7 @@ Each benchmark registers itself in :data:`BENCHES` (``name -> register function`
 
 from __future__ import annotations
 
+import argparse
 import json
 
 
@@ -30,6 +31,16 @@ def _register_data(bsub) -> None:
     p.set_defaults(func=run_data)
 
 
+def _positive_ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
+    return values
+
+
 def _register_moo(bsub) -> None:
     p = bsub.add_parser("moo", help="gradient engine modes: step time and peak memory as ratios to linear")
     p.add_argument("--model", choices=["tiny", "mid", "both"], default="both",
@@ -37,6 +48,8 @@ def _register_moo(bsub) -> None:
     p.add_argument("--steps", type=int, default=5, help="timed steps per mode; the median is reported (default: 5)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps before timing (default: 1, at least 1)")
     p.add_argument("--growth", action="store_true", help="also cost growth with M = 3..43 objectives")
+    p.add_argument("--growth-m", type=_positive_ints, default=None, metavar="M,M,...",
+                   help="the growth curve's numbers of objectives (default: 3,8,...,43)")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default: 1)")
     p.add_argument("--max-step-s", type=float, default=60.0,
@@ -102,8 +115,9 @@ def run_moo(args) -> int:
     from soups.bench.moo import run_moo_bench, summary
 
     models = ["tiny", "mid"] if args.model == "both" else [args.model]
-    result = run_moo_bench(models, args.steps, max(1, args.warmup), args.growth, args.device, args.quick,
-                           args.threads, args.max_step_s, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = run_moo_bench(models, args.steps, max(1, args.warmup), args.growth or bool(args.growth_m), args.device,
+                           args.quick, args.threads, args.max_step_s, growth_m=args.growth_m,
+                           log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(json.dumps(result, ensure_ascii=False) if args.json else summary(result))
     return 0
 
