@@ -171,3 +171,25 @@ def test_resources_of_a_trained_run(tiny_exp):
     assert res["multi"]["parameters"] > one and res["multi"]["bytes"] > 0
     header, rows = resource_rows(res)
     assert header[2] == "3 single-objective models" and rows[0][0] == "Parameters (M)"
+
+
+def test_a_grid_without_translation_gets_no_bleu_rows_and_a_gender_table(tmp_path):
+    """The rebuttal's setting (ASR + gender): significance only for WER, the gender accuracy table present."""
+    runs = tmp_path / "runs"
+    for recipe, acc in (("PT+FT", 90.0), ("VM-UECG", 95.0)):
+        (runs / recipe).mkdir(parents=True)
+        (runs / recipe / "recipe.json").write_text(json.dumps({"name": recipe}))
+        cell = runs / recipe / "seed0"
+        (cell / "eval" / "test").mkdir(parents=True)
+        data = base_config("data/x") | {"moo": MOO["PT+FT"]}
+        (cell / "config.yaml").write_text(config_to_yaml(load_config(None, [], data=data)))
+        refs = ["the cat sat", "a dog ran"]
+        for kind, lines in (("ref", refs), ("hyp", _hyps("PT+FT" if recipe == "PT+FT" else "VM-UAS", refs))):
+            (cell / "eval" / "test" / f"asr_en.{kind}.txt").write_text("".join(x + "\n" for x in lines))
+        objs = {"asr_en": {"task": "asr", "language": "en", "metric": "wer", "value": 50.0, "utterances": 2},
+                "gender_en": {"task": "gender", "language": "en", "metric": "accuracy", "value": acc}}
+        (cell / "eval" / "test" / "results.json").write_text(json.dumps({"objectives": objs, "average": {}}))
+    data = write_report(runs, runs / "report", reference="VM-UECG", samples=50, resources=False)
+    assert list(data["significance"]["PT+FT"]) == ["wer"]
+    md = (runs / "report" / "report.md").read_text()
+    assert "| PT+FT | BLEU |" not in md and "Gender accuracy (%)" in md and "**95.00**" in md

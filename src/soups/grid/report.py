@@ -77,11 +77,13 @@ def _significance(names, cells, reference, samples, seed, split) -> tuple[dict, 
     if reference not in names:
         return {}, [f"reference recipe {reference!r} not in the runs: no significance tests"]
     ref_cells = [c for c in cells if c.recipe == reference]
+    metrics = {o.get("metric") for c in cells if c.ok for o in c.results.get("objectives", {}).values()}
+    kinds = [k for k, ms in (("wer", {"wer", "cer"}), ("bleu", {"bleu"})) if metrics & ms]   # e.g. no BLEU rows
     tests = {}
     for name in names:
         if name != reference:
             base = [c for c in cells if c.recipe == name]
-            tests[name] = {k: compare_recipes(ref_cells, base, k, samples, seed, split) for k in ("wer", "bleu")}
+            tests[name] = {k: compare_recipes(ref_cells, base, k, samples, seed, split) for k in kinds}
     return tests, []
 
 
