@@ -72,13 +72,13 @@ def _search_notes(runs_dir: Path, cells) -> list[str]:
 
 
 def _significance(names, cells, reference, samples, seed, split) -> tuple[dict, list[str]]:
-    from soups.grid.significance import compare_recipes
+    from soups.grid.significance import KIND_METRICS, compare_recipes
 
     if reference not in names:
         return {}, [f"reference recipe {reference!r} not in the runs: no significance tests"]
     ref_cells = [c for c in cells if c.recipe == reference]
     metrics = {o.get("metric") for c in cells if c.ok for o in c.results.get("objectives", {}).values()}
-    kinds = [k for k, ms in (("wer", {"wer", "cer"}), ("bleu", {"bleu"})) if metrics & ms]   # e.g. no BLEU rows
+    kinds = [k for k, ms in KIND_METRICS.items() if metrics & set(ms)]   # e.g. no BLEU rows without translation
     tests = {}
     for name in names:
         if name != reference:

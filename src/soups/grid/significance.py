@@ -124,12 +124,15 @@ def _stats(cell, name: str, split: str) -> tuple[np.ndarray, list[str]]:
     return utterance_edits(refs, hyps, "char" if cer else "word", remove_spaces=cer), refs
 
 
+KIND_METRICS = {"wer": ("wer", "cer"), "bleu": ("bleu",)}   # a comparison kind -> the objective metrics it pools
+
+
 def compare_recipes(ref_cells: list, base_cells: list, kind: str, samples: int = 1000, seed: int = 0,
                     split: str = "test") -> tuple[dict | None, list[str]]:
     """Paired bootstrap of the reference recipe against a baseline on ``kind`` = ``wer`` (ASR objectives,
     CER ones included) or ``bleu`` (translation): strata = objectives both have, utterances pooled over the
     seeds both have. Returns ``(result or None, notes)``."""
-    metrics = ("wer", "cer") if kind == "wer" else ("bleu",)
+    metrics = KIND_METRICS[kind]
     ref = {c.seed: c for c in ref_cells if c.ok}
     base = {c.seed: c for c in base_cells if c.ok}
     seeds = sorted(set(ref) & set(base))

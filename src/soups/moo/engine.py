@@ -146,9 +146,7 @@ class GradientEngine:
             return [[] for _ in range(terms.num_samples)]
         if terms.sample_rows is None or terms.num_samples == 1:
             return [tap_grads[m]]
-        all_rows = torch.cat(terms.sample_rows[m])
-        # a row shared by k samples (a 1-utterance batch used as both) carries 1/S of each of their gradients
-        scale = terms.num_samples / torch.bincount(all_rows).clamp(min=1)
+        scale = GradientEngine._row_scale(terms, m)
         out = []
         for rows in terms.sample_rows[m]:
             cots = []
@@ -237,6 +235,12 @@ class GradientEngine:
         return self._gram(G)
 
     @staticmethod
+    def _row_scale(terms: StepTerms, m: int) -> Tensor:
+        """Per row of objective m's taps: S / (number of samples using it). A row shared by k samples (a
+        1-utterance batch used as both) carries 1/S of each of their gradients."""
+        return terms.num_samples / torch.bincount(torch.cat(terms.sample_rows[m])).clamp(min=1)
+
+    @staticmethod
     def _pooled_sample_taps(terms: StepTerms, tap_grads, m: int) -> list[Tensor | None]:
         """Per sample s: :meth:`_sample_cotangents` of objective m summed over all but the last dim and
         concatenated over its taps — from per-row sums ``(B, D)``, without building per-sample copies of the
@@ -246,8 +250,7 @@ class GradientEngine:
         if terms.sample_rows is None or terms.num_samples == 1:
             return [torch.cat([g.reshape(-1, g.shape[-1]).sum(0) for g in tap_grads[m]])]
         rows_sums = [g.reshape(g.shape[0], -1, g.shape[-1]).sum(1) for g in tap_grads[m]]   # (B, D) per tap
-        all_rows = torch.cat(terms.sample_rows[m])
-        scale = terms.num_samples / torch.bincount(all_rows).clamp(min=1)   # as in _sample_cotangents
+        scale = GradientEngine._row_scale(terms, m)
         return [torch.cat([(r[rows] * scale[rows].to(r)[:, None]).sum(0) for r in rows_sums])
                 for rows in terms.sample_rows[m]]
 
