@@ -4,7 +4,9 @@
 and hands each stream its rows as an :class:`~soups.objectives.EncView`. ``objective_terms`` computes every
 objective's loss — on two batch halves when MoDo's double sampling is on — and returns the
 :class:`~soups.moo.engine.StepTerms` the gradient engine needs: each objective reads the encoder through its
-own slice of the output (a *tap*), so per-objective gradients can be taken at the taps.
+own slice of the output (a *tap*), so per-objective gradients can be taken at the taps. With ``split_heads``
+(the default) each head reads a detached copy of its tap (a leaf): the engine backpropagates the heads on their
+own and frees their graph before the shared backward (torchjd's ``mtl_backward`` needs ``split_heads=False``).
 
 Shapes: stream batches ``feats (B_s, T_s, 80)``; the joint forward sees ``(Σ B_s, max T_s, 80)``.
 """
@@ -61,24 +63,28 @@ class MultiTaskModel(nn.Module):
     def _view(enc, rows: slice) -> "_StreamRows":
         return _StreamRows(enc, rows)
 
-    def objective_terms(self, views: dict, batches: dict[str, Batch], halves: bool
+    def objective_terms(self, views: dict, batches: dict[str, Batch], halves: bool, split_heads: bool = True
                         ) -> tuple[StepTerms, dict[str, LossOutput]]:
         """Every objective's loss(es), taps and head parameters; plus the full outputs for logging.
         Objectives whose stream has no batch here (computed by another process) get no terms."""
-        losses, taps, rows, heads, weights, outputs = [], [], [], [], [], {}
+        losses, taps, inputs, rows, heads, weights, outputs = [], [], [], [], [], [], {}
         for name, obj in self.objectives.items():
             heads.append([p for p in obj.parameters() if p.requires_grad])
             if obj.stream not in batches:
-                losses.append([]), taps.append([]), rows.append([]), weights.append([])
+                losses.append([]), taps.append([]), inputs.append([]), rows.append([]), weights.append([])
                 continue
             view, batch = views[obj.stream].tap(), batches[obj.stream]  # the objective's own output slice
+            taps.append([view.out, *view.intermediate.values()])
+            if split_heads:
+                view = view.detached()
+            inputs.append([view.out, *view.intermediate.values()])
             parts, outs = self._sample_losses(obj, view, batch, halves)
             losses.append([o.loss for o in outs])
-            taps.append([view.out, *view.intermediate.values()])
             rows.append([p.to(view.out.device) for p in parts])
             weights.append([o.weight for o in outs])
             outputs[name] = _merge(outs)
-        return StepTerms(losses, taps, rows if halves else None, heads, weights), outputs
+        return StepTerms(losses, taps, rows if halves else None, heads, weights,
+                         inputs if split_heads else None), outputs
 
     @staticmethod
     def _sample_losses(obj, view, batch: Batch, halves: bool) -> tuple[list[torch.Tensor], list[LossOutput]]:

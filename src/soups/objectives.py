@@ -36,6 +36,12 @@ class EncView:
     lengths: Tensor
     intermediate: dict[int, Tensor]
 
+    def detached(self) -> "EncView":
+        """The same rows as new autograd leaves: a head computed on them has a graph of its own, which a
+        backward through the heads frees before the shared model's backward (see ``MultiTaskModel``)."""
+        leaf = lambda x: x.detach().requires_grad_(x.requires_grad)  # noqa: E731
+        return EncView(leaf(self.out), self.mask, self.lengths, {k: leaf(v) for k, v in self.intermediate.items()})
+
     def select(self, rows: Tensor) -> "EncView":
         """Rows ``rows`` (e.g. one batch half); the time axis is kept (it matches the batch's SSL masks)."""
         pick = lambda x: x.index_select(0, rows)  # noqa: E731

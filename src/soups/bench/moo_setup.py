@@ -8,9 +8,10 @@ They are built once from a fixed seed, so every mode (every subprocess) sees ide
 identically initialised model. Tokenizers are faked (only ``vocab_size`` is read when building the model).
 
 One step (:func:`train_step`) mirrors :func:`soups.train.step.train_step` without the data side (no batch
-fetching, SpecAugment or logging): the encoder forward (``train.encoder_forward``: per stream for MoDo), every
-objective's loss (on two batch halves for the dynamic modes), the engine's backward, gradient clipping, AdamW. ``torchjd`` replaces the engine
-by :class:`TorchJDEngine`. The helpers at the end measure memory inside the worker processes.
+fetching, SpecAugment or logging): the encoder forward (``train.encoder_forward``: per stream for MoDo and
+torchjd), every objective's loss (on two batch halves for the dynamic modes), the engine's backward, gradient
+clipping, AdamW. ``torchjd`` replaces the engine by :class:`TorchJDEngine` (its heads read the encoder's own
+graph: ``split_heads=False``). The helpers at the end measure memory inside the worker processes.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int =
             "moo": {"mode": engine_mode, "double_sampling": sampling,
                     "hierarchy": {"formulation": "vs", "weighting": "modo"},
                     "sketch": {"k": SKETCH_K if mode == "modo_sketch" else 0}},
-            "train": {"warmup_steps": 1, "bf16": True}}
+            # torchjd's Jacobian, like faithful MoDo's, is cheapest with one encoder call per stream
+            "train": {"warmup_steps": 1, "bf16": True,
+                      "encoder_forward": "per_stream" if mode == "torchjd" else "auto"}}
     return load_config(None, [], data=data)
 
 
@@ -128,7 +131,8 @@ def train_step(s: Setup, step: int) -> dict:
         else torch.autocast("cpu", enabled=False)
     with autocast:
         views = model.encode(s.batches, joint=cfg.joint_encoder_forward())
-        terms, _ = model.objective_terms(views, s.batches, halves=cfg.moo.double_sampling == "halves")
+        terms, _ = model.objective_terms(views, s.batches, halves=cfg.moo.double_sampling == "halves",
+                                         split_heads=not isinstance(s.engine, TorchJDEngine))
     w_static = build.static_weights(cfg, s.engine, 0, step)
     info = s.engine.backward(terms, 0, step, static_weights=w_static)
     params = [p for p in model.parameters() if p.grad is not None]

@@ -17,6 +17,9 @@ parameters receive d = Σ_m w_m g_m with w from the hierarchy. Modes:
 ``fast``      per-objective gradients at the taps only (MGDA-UB style): the Gram of the tap gradients
               summed over rows and time — exactly the Gram of a shared bias added at the taps — gives w, then
               ONE backward through the shared model with cotangents Σ_m w_m ∂l_m/∂tap. Cost ≈ linear.
+Heads that read detached leaves of their taps (``StepTerms.head_inputs``, what ``MultiTaskModel`` hands over)
+are backpropagated first, in a pass that frees their graph; the shared graph is then the only one held
+through the shared backward(s), so fast mode's peak memory stays at linear's.
 ``update_every`` N > 1 reuses the last weights for N-1 steps (taps + one shared backward, ≈ linear cost).
 ``sketch``    (faithful only) each exact per-objective gradient is count-sketched parameter by parameter as it
               is computed, never stored: an unbiased Gram from O(M·k) memory instead of the 2·M×P rows of G,
@@ -53,6 +56,7 @@ class StepTerms:
     sample_rows: list[list[Tensor]] | None     # [m][s] rows (dim 0 of the taps) of each sample; None if S=1
     head_params: list[list[nn.Parameter]]      # [m] the objective's own parameters
     sample_weights: list[list[float]] | None = None
+    head_inputs: list[list[Tensor]] | None = None  # [m] leaves the heads read (detached copies of the taps)
 
     @property
     def num_samples(self) -> int:
@@ -94,8 +98,7 @@ class GradientEngine:
         """Set ``.grad`` of shared and head parameters for this step; returns what to log."""
         if self.mode == "linear":
             w = static_weights if static_weights is not None else self.static.static_weights(epoch, step)
-            total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None)
-            total.backward()
+            self._linear_backward(terms, w)
             return {"weights": w}
         tap_grads = self._heads_backward(terms)
         update = step % self.update_every == 0 or self.last_weights is None
@@ -121,13 +124,33 @@ class GradientEngine:
         return self._layers_backward(terms, tap_grads, epoch, step, update)
 
     # ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _linear_backward(terms: StepTerms, w: Tensor) -> None:
+        """Σ_m w_m l_m backward: in one pass, or through the heads and then the shared model when the heads
+        read detached leaves (``head_inputs``)."""
+        total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None)
+        if terms.head_inputs is None:
+            total.backward()
+            return
+        pairs = [(t, x) for ts, xs in zip(terms.taps, terms.head_inputs) for t, x in zip(ts, xs) if x.requires_grad]
+        if not pairs:  # a frozen shared model: the heads are all there is
+            total.backward()
+            return
+        heads = [p for ps in terms.head_params for p in ps if p.requires_grad]
+        total.backward(inputs=[x for _, x in pairs] + heads)
+        used = [(t, x.grad) for t, x in pairs if x.grad is not None]
+        if used:
+            torch.autograd.backward([t for t, _ in used], [g for _, g in used])
+
     def _heads_backward(self, terms: StepTerms) -> list[list[Tensor]]:
         """Backward through the heads only: each head gets its objective's (mean over samples) gradient;
-        returns ∂l_m/∂tap for every objective's taps (retaining the shared graph)."""
+        returns ∂l_m/∂tap for every objective's taps. The shared graph is kept for the engine's shared
+        backward(s); the heads' own graph is freed here when they read detached leaves (``head_inputs``)."""
         losses = [l for l in terms.mean_losses() if l is not None]
-        taps = [t for ts in terms.taps for t in ts]
+        taps = [t for ts in (terms.head_inputs or terms.taps) for t in ts]
         heads = [p for m, ps in enumerate(terms.head_params) if terms.local[m] for p in ps]
-        grads = torch.autograd.grad(sum(losses), taps + heads, retain_graph=True, allow_unused=True)
+        grads = torch.autograd.grad(sum(losses), taps + heads, retain_graph=terms.head_inputs is None,
+                                    allow_unused=True)
         for p, g in zip(heads, grads[len(taps):]):
             if g is not None:
                 p.grad = g if p.grad is None else p.grad + g
