@@ -98,6 +98,9 @@ class MultiTaskModel(nn.Module):
         parts = [torch.tensor(h, dtype=torch.long) for h in batch.halves()]
         if parts[0].equal(parts[1]):  # a 1-utterance batch is both samples (the engine splits its gradient)
             return parts, [obj(view, batch)] * 2
+        if obj.separable:  # one head pass; each half's loss from the per-utterance losses
+            full = obj(view, batch)
+            return parts, [full.rows(r.to(full.per_item.device)) for r in parts]
         outs = []
         for r in parts:
             if len(r) == 0:  # this shard holds no utterance of that half

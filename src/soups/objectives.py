@@ -5,7 +5,9 @@ one language share a stream (one batch, one encoder pass: ASR and translation of
 self-supervised objective has its own stream. Every loss is a mean over utterances of per-utterance losses
 (CTC: normalised by target length; decoder: token mean; SSL: frame mean), so batch halves (MoDo's two
 samples) are just row subsets. Items with a non-finite or infeasible loss are dropped from the mean and
-counted in ``LossOutput.skipped``.
+counted in ``LossOutput.skipped``. The supervised objectives (``separable = True``: an utterance's loss reads
+only its own rows) also return their per-utterance losses, so a batch half's loss is a sum over its rows
+(:meth:`LossOutput.rows`) instead of a second pass of the head over a copy of those rows.
 
 >>> obj = build_objective(ObjectiveConfig("asr_fr", "asr", lang="fr"), d_model=144, vocab_size=256)  # doctest: +SKIP
 >>> out = obj(view, batch)     # LossOutput(loss=tensor(…), metrics={…}, skipped=0, items=16)         # doctest: +SKIP
@@ -56,6 +58,23 @@ class LossOutput:
     skipped: int = 0       # items dropped (infeasible CTC target, non-finite loss, unknown label)
     items: int = 0
     weight: float = 0.0    # how many units the loss averages over (utterances, or SSL target frames)
+    per_item: Tensor | None = None     # (B,) each kept item's loss, 0 for dropped ones (separable objectives)
+    item_weight: Tensor | None = None  # (B,) 1 for kept items, 0 for dropped ones
+
+    def rows(self, rows: Tensor) -> "LossOutput":
+        """The loss on items ``rows`` alone (a batch half), from the per-item losses: the same mean the
+        objective computes on those items, without running its head again.
+
+        >>> out = LossOutput(torch.tensor(2.0), {}, 1, 3, 2.0, torch.tensor([1.0, 0.0, 3.0]),
+        ...                  torch.tensor([1.0, 0.0, 1.0]))
+        >>> half = out.rows(torch.tensor([1, 2]))
+        >>> float(half.loss), half.skipped, half.items, half.weight
+        (3.0, 1, 2, 1.0)
+        """
+        w = self.item_weight[rows]
+        weight = float(w.sum())
+        return LossOutput(self.per_item[rows].sum() / max(weight, 1.0), self.metrics, int((w == 0).sum()),
+                          len(rows), weight)
 
 
 def pad_tokens(seqs: list[list[int]], device) -> tuple[Tensor, Tensor]:
@@ -65,6 +84,14 @@ def pad_tokens(seqs: list[list[int]], device) -> tuple[Tensor, Tensor]:
     for i, s in enumerate(seqs):
         out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
     return out.to(device), lengths.to(device)
+
+
+def kept_items(per_item: Tensor, keep: Tensor) -> Tensor:
+    """``per_item`` with dropped items set to 0 by indexing (no gradient reaches a dropped item, whose own
+    gradient may be non-finite)."""
+    out = per_item.new_zeros(per_item.shape)
+    out[keep] = per_item[keep]
+    return out
 
 
 def masked_mean(per_item: Tensor, keep: Tensor, anchor: Tensor) -> Tensor:
@@ -89,32 +116,41 @@ class Objective(nn.Module):
     def targets(self, batch: Batch) -> list[list[int]]:
         return batch.asr_tokens if self.task == "asr" else batch.st_tokens
 
+    separable = False   # True: per-item losses (LossOutput.per_item), each from the item's own rows only
+
 
 class CTCObjective(Objective):
     """ASR (or CTC translation): CTC on the encoder output, optionally plus intermediate CTC
     (the same head on intermediate blocks, weight ``inter_ctc_weight``; Lee & Watanabe 2021)."""
+
+    separable = True
 
     def forward(self, view: EncView, batch: Batch) -> LossOutput:
         targets, target_lens = pad_tokens(self.targets(batch), view.out.device)
         main = self.head.loss(view.out, view.lengths, targets, target_lens)
         keep = main.feasible & main.finite & (target_lens > 0)
         norm = target_lens.clamp(min=1).to(main.losses)
-        loss = masked_mean(main.losses / norm, keep, view.out)
+        per_utt = main.losses / norm
+        loss = masked_mean(per_utt, keep, view.out)
         w = self.cfg.inter_ctc_weight
         if w > 0 and view.intermediate:
-            inter = [self.head.loss(h, view.lengths, targets, target_lens).losses / norm
-                     for h in view.intermediate.values()]
-            inter_loss = masked_mean(torch.stack(inter).mean(0), keep, view.out)
+            inter = torch.stack([self.head.loss(h, view.lengths, targets, target_lens).losses / norm
+                                 for h in view.intermediate.values()]).mean(0)
+            inter_loss = masked_mean(inter, keep, view.out)
             metrics = {"ctc": float(loss.detach()), "inter_ctc": float(inter_loss.detach())}
             loss = (1 - w) * loss + w * inter_loss
+            per_utt = (1 - w) * kept_items(per_utt, keep) + w * kept_items(inter, keep)
         else:
             metrics = {}
         metrics["loss"] = float(loss.detach())
-        return LossOutput(loss, metrics, skipped=int((~keep).sum()), items=len(keep), weight=float(keep.sum()))
+        return LossOutput(loss, metrics, skipped=int((~keep).sum()), items=len(keep), weight=float(keep.sum()),
+                          per_item=kept_items(per_utt, keep), item_weight=keep.to(per_utt))
 
 
 class DecoderObjective(Objective):
     """Translation with an attention decoder: label-smoothed cross-entropy, teacher forcing."""
+
+    separable = True
 
     def forward(self, view: EncView, batch: Batch) -> LossOutput:
         targets, target_lens = pad_tokens(self.targets(batch), view.out.device)
@@ -123,7 +159,7 @@ class DecoderObjective(Objective):
         keep = torch.isfinite(per_utt) & (target_lens > 0)
         loss = masked_mean(per_utt, keep, view.out)
         return LossOutput(loss, {"loss": float(loss.detach())}, skipped=int((~keep).sum()), items=len(keep),
-                          weight=float(keep.sum()))
+                          weight=float(keep.sum()), per_item=kept_items(per_utt, keep), item_weight=keep.to(per_utt))
 
 
 class SSLObjectiveAdapter(Objective):
@@ -143,15 +179,18 @@ class SSLObjectiveAdapter(Objective):
 class GenderObjective(Objective):
     """Utterance-level gender classification (cross-entropy); unlabeled utterances are skipped."""
 
+    separable = True
+
     def forward(self, view: EncView, batch: Batch) -> LossOutput:
         labels = torch.tensor([GENDER_LABELS.get(g or "", -1) for g in batch.genders], device=view.out.device)
-        keep = labels >= 0
         per_utt = self.head.loss(view.out, view.mask, labels.clamp(min=0))
-        loss = masked_mean(per_utt, keep & torch.isfinite(per_utt), view.out)
+        keep = (labels >= 0) & torch.isfinite(per_utt)
+        loss = masked_mean(per_utt, keep, view.out)
         logits = self.head(view.out, view.mask).detach()
         acc = float((logits.argmax(-1) == labels)[keep].float().mean()) if bool(keep.any()) else 0.0
         return LossOutput(loss, {"loss": float(loss.detach()), "accuracy": acc},
-                          skipped=int((~keep).sum()), items=len(keep), weight=float(keep.sum()))
+                          skipped=int((~keep).sum()), items=len(keep), weight=float(keep.sum()),
+                          per_item=kept_items(per_utt, keep), item_weight=keep.to(per_utt))
 
 
 def build_objective(cfg: ObjectiveConfig, d_model: int, vocab_size: int | None = None,
