@@ -17,13 +17,14 @@ parameters receive d = Σ_m w_m g_m with w from the hierarchy. Modes:
 ``fast``      per-objective gradients at the taps only (MGDA-UB style): the Gram of the tap gradients
               summed over rows and time — exactly the Gram of a shared bias added at the taps — gives w, then
               ONE backward through the shared model with cotangents Σ_m w_m ∂l_m/∂tap. Cost ≈ linear.
-Heads that read detached leaves of their taps (``StepTerms.head_inputs``, what ``MultiTaskModel`` hands over)
-are backpropagated first, in a pass that frees their graph; the shared graph is then the only one held
-through the shared backward(s), so fast mode's peak memory stays at linear's.
 ``update_every`` N > 1 reuses the last weights for N-1 steps (taps + one shared backward, ≈ linear cost).
 ``sketch``    (faithful only) each exact per-objective gradient is count-sketched parameter by parameter as it
               is computed, never stored: an unbiased Gram from O(M·k) memory instead of the 2·M×P rows of G,
               then ONE shared backward with the λ-weighted tap cotangents for the direction (sketch.py).
+
+Heads that read detached leaves of their taps (``StepTerms.head_inputs``, what ``MultiTaskModel`` hands over)
+are backpropagated first, in a pass that frees their graph; the shared graph is then the only one held
+through the shared backward(s), so fast mode's peak memory stays at linear's.
 """
 
 from __future__ import annotations
