@@ -61,6 +61,15 @@ class LossOutput:
     per_item: Tensor | None = None     # (B,) each kept item's loss, 0 for dropped ones (separable objectives)
     item_weight: Tensor | None = None  # (B,) 1 for kept items, 0 for dropped ones
 
+    @classmethod
+    def per_utterance(cls, per_utt: Tensor, keep: Tensor, anchor: Tensor, metrics: dict | None = None,
+                      loss: Tensor | None = None) -> "LossOutput":
+        """The mean of ``per_utt (B,)`` over ``keep`` (or ``loss`` if given), dropped items counted, and the
+        per-item losses kept for :meth:`rows`; ``metrics["loss"]`` is set."""
+        loss = masked_mean(per_utt, keep, anchor) if loss is None else loss
+        return cls(loss, {**(metrics or {}), "loss": float(loss.detach())}, int((~keep).sum()), len(keep),
+                   float(keep.sum()), kept_items(per_utt, keep), keep.to(per_utt))
+
     def rows(self, rows: Tensor) -> "LossOutput":
         """The loss on items ``rows`` alone (a batch half), from the per-item losses: the same mean the
         objective computes on those items, without running its head again.
@@ -131,7 +140,7 @@ class CTCObjective(Objective):
         keep = main.feasible & main.finite & (target_lens > 0)
         norm = target_lens.clamp(min=1).to(main.losses)
         per_utt = main.losses / norm
-        loss = masked_mean(per_utt, keep, view.out)
+        loss, metrics = masked_mean(per_utt, keep, view.out), {}
         w = self.cfg.inter_ctc_weight
         if w > 0 and view.intermediate:
             inter = torch.stack([self.head.loss(h, view.lengths, targets, target_lens).losses / norm
@@ -139,12 +148,8 @@ class CTCObjective(Objective):
             inter_loss = masked_mean(inter, keep, view.out)
             metrics = {"ctc": float(loss.detach()), "inter_ctc": float(inter_loss.detach())}
             loss = (1 - w) * loss + w * inter_loss
-            per_utt = (1 - w) * kept_items(per_utt, keep) + w * kept_items(inter, keep)
-        else:
-            metrics = {}
-        metrics["loss"] = float(loss.detach())
-        return LossOutput(loss, metrics, skipped=int((~keep).sum()), items=len(keep), weight=float(keep.sum()),
-                          per_item=kept_items(per_utt, keep), item_weight=keep.to(per_utt))
+            per_utt = (1 - w) * per_utt + w * inter   # dropped items stay out (per_utterance indexes by keep)
+        return LossOutput.per_utterance(per_utt, keep, view.out, metrics, loss=loss)
 
 
 class DecoderObjective(Objective):
@@ -157,9 +162,7 @@ class DecoderObjective(Objective):
         tokens_in, tokens_out, lengths = make_decoder_io(targets, target_lens, BOS, EOS, PAD)
         per_utt = self.head.loss(view.out, view.mask, tokens_in, tokens_out, lengths, reduction="none")
         keep = torch.isfinite(per_utt) & (target_lens > 0)
-        loss = masked_mean(per_utt, keep, view.out)
-        return LossOutput(loss, {"loss": float(loss.detach())}, skipped=int((~keep).sum()), items=len(keep),
-                          weight=float(keep.sum()), per_item=kept_items(per_utt, keep), item_weight=keep.to(per_utt))
+        return LossOutput.per_utterance(per_utt, keep, view.out)
 
 
 class SSLObjectiveAdapter(Objective):
@@ -185,12 +188,9 @@ class GenderObjective(Objective):
         labels = torch.tensor([GENDER_LABELS.get(g or "", -1) for g in batch.genders], device=view.out.device)
         per_utt = self.head.loss(view.out, view.mask, labels.clamp(min=0))
         keep = (labels >= 0) & torch.isfinite(per_utt)
-        loss = masked_mean(per_utt, keep, view.out)
         logits = self.head(view.out, view.mask).detach()
         acc = float((logits.argmax(-1) == labels)[keep].float().mean()) if bool(keep.any()) else 0.0
-        return LossOutput(loss, {"loss": float(loss.detach()), "accuracy": acc},
-                          skipped=int((~keep).sum()), items=len(keep), weight=float(keep.sum()),
-                          per_item=kept_items(per_utt, keep), item_weight=keep.to(per_utt))
+        return LossOutput.per_utterance(per_utt, keep, view.out, {"accuracy": acc})
 
 
 def build_objective(cfg: ObjectiveConfig, d_model: int, vocab_size: int | None = None,
