@@ -142,3 +142,35 @@ def test_modo_descent_reaches_pareto_stationarity(sigma):
     min_norm = (mgda_weights(G) @ G).norm()  # min-norm element of the convex hull of the gradients
     assert start > 5
     assert min_norm < (1e-8 if sigma == 0 else 0.05)
+
+
+def _run(modo: MoDo, K: torch.Tensor, steps: int) -> list:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(steps):
+            modo.update_from_gram(K)
+    return [str(w.message) for w in caught]
+
+
+def test_stall_warning_when_lambda_never_leaves_uniform():
+    """A conflicting Gram of tiny norm: the exact step moves λ by ~γ·1e-6 per update, so after 100
+    updates λ is still uniform and one warning names the config key and the fix; the same Gram
+    with the scale-free step moves λ and warns nothing."""
+    from soups.moo.modo import STALL_STEPS
+
+    K = 1e-6 * torch.tensor([[4.0, -1.0], [-1.0, 1.0]], dtype=torch.float64)
+    messages = _run(MoDo(2, gamma=0.1, rho=0.0, key="moo.hierarchy.modo"), K, STALL_STEPS + 20)
+    assert len(messages) == 1
+    assert "moo.hierarchy.modo" in messages[0] and "normalize: frobenius" in messages[0]
+    assert _run(MoDo(2, gamma=0.1, rho=0.0, normalize="frobenius"), K, STALL_STEPS + 20) == []
+
+
+def test_no_stall_warning_when_lambda_moved_then_returned():
+    """λ that moved away from uniform earlier does not count as stalled (the largest shift counts)."""
+    modo = MoDo(2, gamma=0.1, rho=0.0)
+    assert _run(modo, torch.tensor([[4.0, 0.0], [0.0, 1.0]], dtype=torch.float64), 5) == []
+    assert (modo.weights - 0.5).abs().max() > 0.1
+    assert _run(modo, torch.eye(2, dtype=torch.float64), 200) == []  # pulls λ back to uniform
+    assert (modo.weights - 0.5).abs().max() < 1e-3  # back at uniform, yet no warning

@@ -6,6 +6,7 @@ K12 = G1 G2ᵀ of two independent samples is needed; the direction d = λᵀ(G1 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -17,6 +18,8 @@ from .simplex import project_simplex
 
 DIRECTION_CHOICES = ("updated", "previous")
 NORMALIZE_CHOICES = ("none", "frobenius")
+# stall check: every λ_m within STALL_TOL·(1/M) of 1/M for the first STALL_STEPS updates -> one warning
+STALL_STEPS, STALL_TOL = 100, 0.02
 
 
 class MoDo(Weighting):
@@ -50,10 +53,8 @@ class MoDo(Weighting):
         if normalize not in NORMALIZE_CHOICES:
             raise ConfigError(f"{key}.normalize", f"unknown value {normalize!r}", choices=NORMALIZE_CHOICES)
         self.gamma, self.rho = float(gamma), float(rho)
-        self.direction_lambda, self.normalize = direction_lambda, normalize
-        self._lambda = uniform(self.num_objectives)
-        self._previous = self._lambda.clone()
-        self.steps = 0
+        self.direction_lambda, self.normalize, self.key = direction_lambda, normalize, key
+        self.reset()
 
     @property
     def needs_cross(self) -> bool:  # type: ignore[override]
@@ -78,15 +79,28 @@ class MoDo(Weighting):
         K = K12.detach().to(device="cpu", dtype=torch.float64)
         if not torch.isfinite(K).all():
             raise ValueError("the cross Gram has non-finite entries (NaN/inf gradients)")
-        if self.normalize == "frobenius":
-            norm = torch.linalg.matrix_norm(K)
-            K = K / norm if norm > 0 else K
+        norm = float(torch.linalg.matrix_norm(K))
+        if self.normalize == "frobenius" and norm > 0:
+            K = K / norm
         lam = self._lambda
         # MoDo λ update, METHOD.md: λ ← Π_Δ(λ − γ (G1 G2ᵀ λ + ρ λ))
         new = project_simplex(lam - self.gamma * (K @ lam + self.rho * lam))
         self._previous, self._lambda = lam, new
         self.steps += 1
+        self._check_stall(norm)
         return new.clone()
+
+    def _check_stall(self, gram_norm: float) -> None:
+        """Warn once when λ has not left uniform after STALL_STEPS updates: the exact recurrence's step
+        γ·K12·λ scales with the gradients, so a Gram of small norm leaves λ where it started."""
+        self._max_shift = max(self._max_shift, self._relative_shift(self._lambda))
+        self._gram_norm_sum += gram_norm
+        if self.steps == STALL_STEPS and self._max_shift < STALL_TOL:
+            fix = "raise gamma" if self.normalize == "frobenius" else \
+                f"set '{self.key}.normalize: frobenius' (a scale-free step) or raise gamma"
+            warnings.warn(f"config key '{self.key}': MoDo's λ stayed within {100 * self._max_shift:.2g} % of uniform "
+                          f"for {STALL_STEPS} updates (mean ‖K12‖_F {self._gram_norm_sum / STALL_STEPS:.2e}, "
+                          f"gamma {self.gamma}): the weighting is static in effect; " + fix, stacklevel=3)
 
     def direction_weights(self) -> Tensor:
         """λ applied to the direction: after ("updated") or before ("previous") the last update."""
@@ -103,7 +117,7 @@ class MoDo(Weighting):
         """Back to uniform λ (a new run)."""
         self._lambda = uniform(self.num_objectives)
         self._previous = self._lambda.clone()
-        self.steps = 0
+        self.steps, self._max_shift, self._gram_norm_sum = 0, 0.0, 0.0
 
     def state_dict(self) -> dict[str, Any]:
         return {"lambda": self._lambda.clone(), "previous_lambda": self._previous.clone(), "steps": self.steps}
@@ -115,6 +129,11 @@ class MoDo(Weighting):
             raise ValueError(f"MoDo state has λ of shape {tuple(lam.shape)}, expected ({self.num_objectives},)")
         self._lambda, self._previous = lam.clone(), prev.clone()
         self.steps = int(state.get("steps", 0))
+        self._max_shift = self._relative_shift(lam)
+
+    def _relative_shift(self, lam: Tensor) -> float:
+        """max_m |λ_m − 1/M| / (1/M): how far λ is from uniform, relative to the uniform weight."""
+        return float((lam * self.num_objectives - 1.0).abs().max())
 
     def __repr__(self) -> str:
         return (f"MoDo(num_objectives={self.num_objectives}, gamma={self.gamma}, rho={self.rho}, "
