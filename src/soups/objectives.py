@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from soups.data.batch import Batch
 from soups.data.tokenizer import BOS, EOS, PAD
+from soups.errors import ConfigError
 from soups.model import ClassificationHead, CTCHead, TransformerDecoderHead, build_ssl, make_decoder_io
 from soups.train.config import ObjectiveConfig
 
@@ -194,10 +195,16 @@ class GenderObjective(Objective):
 
 
 def build_objective(cfg: ObjectiveConfig, d_model: int, vocab_size: int | None = None,
-                    decoder: dict | None = None, ssl: dict | None = None) -> Objective:
-    """The objective with a freshly initialised head."""
+                    decoder: dict | None = None, ssl: dict | None = None, subsampling: int = 4) -> Objective:
+    """The objective with a freshly initialised head (``subsampling``: the encoder's factor in time)."""
     if cfg.task == "ssl":
-        return SSLObjectiveAdapter(cfg, build_ssl(cfg.head, d_model, **(ssl or {})))
+        options = dict(ssl or {})
+        if cfg.head == "bestrq":  # BEST-RQ stacks as many input frames per target as the encoder subsamples
+            options.setdefault("stack_frames", subsampling)
+            if options["stack_frames"] != subsampling:
+                raise ConfigError("model.ssl.stack_frames", f"must equal model.encoder.subsampling_factor "
+                                  f"({subsampling}), got {options['stack_frames']}")
+        return SSLObjectiveAdapter(cfg, build_ssl(cfg.head, d_model, **options))
     if cfg.task == "gender":
         return GenderObjective(cfg, ClassificationHead(d_model, len(GENDER_LABELS)))
     if cfg.head == "ctc":

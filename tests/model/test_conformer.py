@@ -42,6 +42,16 @@ def test_valid_frames_unchanged_by_padding(small_encoder, pad_value):
     assert (batched.out[~batched.mask] == 0).all()  # padded frames are zeroed
 
 
+@pytest.mark.parametrize("pad_value", [1e4, float("nan")])
+def test_x2_frontend_valid_frames_unchanged_by_padding(small_cfg, pad_value):
+    torch.manual_seed(0)
+    enc = ConformerEncoder(EncoderConfig(**{**small_cfg.__dict__, "subsampling_factor": 2})).eval()
+    worst, batched = _alone_vs_batched(enc, [211, 150, 97, 31, 7], pad_value, t_max=260)
+    assert worst < 1e-5
+    assert batched.lengths.tolist() == [subsampled_lengths(n, 2) for n in [211, 150, 97, 31, 7]]
+    assert batched.out.shape[1] == subsampled_lengths(260, 2) == 127  # twice the x4 rate (64)
+
+
 def test_padding_test_would_catch_missing_conv_masking(small_encoder, monkeypatch):
     """Mutation check: without zeroing padding before the depthwise conv the invariance breaks."""
 
@@ -81,15 +91,33 @@ def test_samples_independent_in_train_mode_without_dropout(small_cfg):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(min_value=0, max_value=600))
-def test_subsampled_length_matches_conv_arithmetic(t):
-    expected = max(((t - 3) // 2 + 1 - 3) // 2 + 1, 0) if t >= 3 else 0
-    assert subsampled_lengths(t) == expected
-    assert int(subsampled_lengths(torch.tensor(t))) == expected
-    fe = Conv2dSubsampling(80, 2, 4)
+@given(st.integers(min_value=0, max_value=600), st.sampled_from([2, 4]))
+def test_subsampled_length_matches_conv_arithmetic(t, factor):
+    stride = factor // 2
+    expected = max(((t - 3) // 2 + 1 - 3) // stride + 1, 0) if t >= 3 else 0
+    assert subsampled_lengths(t, factor) == expected
+    assert int(subsampled_lengths(torch.tensor(t), factor)) == expected
+    fe = Conv2dSubsampling(80, 2, 4, factor=factor)
     assert fe(torch.zeros(1, t, 80)).shape == (1, expected, 4)
-    if expected:  # output frame j sees input frames 4j..4j+6 only: the last one needs frame 4(T'-1)+6 < t
-        assert 4 * (expected - 1) + 6 <= t - 1 < 4 * expected + 6
+    if expected:  # output frame j sees input frames f·j..f·j+6 only: the last one needs frame f(T'-1)+6 < t
+        assert factor * (expected - 1) + 6 <= t - 1 < factor * expected + 6
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_output_frame_sees_only_its_receptive_field(factor):
+    """Gradient of output frame j w.r.t. the input is non-zero exactly on frames f·j .. f·j+6."""
+    torch.manual_seed(0)
+    fe = Conv2dSubsampling(16, 4, 8, factor=factor)
+    x = torch.randn(1, 60, 16, requires_grad=True)
+    j = 5
+    fe(x)[0, j].sum().backward()
+    touched = (x.grad[0].abs().sum(dim=1) > 0).nonzero().flatten().tolist()
+    assert touched == list(range(factor * j, factor * j + 7))
+
+
+def test_unknown_subsampling_factor_is_a_config_error():
+    with pytest.raises(ConfigError, match="model.encoder.subsampling_factor"):
+        EncoderConfig(d_model=32, num_heads=4, subsampling_factor=3)
 
 
 _TINY = None

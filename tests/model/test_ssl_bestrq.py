@@ -124,3 +124,30 @@ def test_no_masked_frame_gives_zero_loss_with_graph():
     loss, m = rq.loss(enc_out, torch.ones(2, 10, dtype=torch.bool), batch)
     assert loss.item() == 0.0 and m["num_targets"] == 0
     loss.backward()
+
+
+def test_x2_frontend_targets_stack_two_frames_aligned_with_the_encoder():
+    """With a ×2 encoder, BEST-RQ stacks 2 frames per target (offset 2 centres them in frame t's receptive
+    field 2t..2t+6): targets, frame mask and encoder output have the same length, and a target changes when
+    (only) its own stacked frames change."""
+    import pytest
+
+    from soups.errors import ConfigError
+
+    rq = _rq(stack_frames=2)
+    assert rq.cfg.stack_offset == 2 and _rq().cfg.stack_offset == 1
+    enc = ConformerEncoder(EncoderConfig(d_model=32, num_blocks=1, num_heads=4, subsampling_channels=8,
+                                         subsampling_factor=2))
+    feats, lengths = torch.randn(2, 300, 80), torch.tensor([300, 120])
+    batch = rq.prepare(feats, lengths, torch.Generator().manual_seed(0))
+    out = enc(batch.feats, batch.lengths)
+    assert batch.targets.shape[1] == batch.frame_mask.shape[1] == out.out.shape[1] == subsampled_lengths(300, 2)
+    assert torch.equal(batch.frame_mask & out.mask, batch.frame_mask)  # no target on padded frames
+    other = feats.clone()
+    other[:, 2 * 10 + 2: 2 * 10 + 4] += 3.0  # frames stacked by encoder frame 10
+    changed = (rq.targets(other) != rq.targets(feats))[..., 0]
+    assert changed[:, 10].any() and not changed[:, :10].any() and not changed[:, 11:].any()
+    with pytest.raises(ConfigError, match="model.ssl.stack_offset"):
+        _rq(stack_frames=2, stack_offset=6)
+    with pytest.raises(ConfigError, match="model.ssl.stack_frames"):
+        _rq(stack_frames=3)

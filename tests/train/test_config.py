@@ -82,3 +82,13 @@ def test_probe_configs_load_with_the_overrides_their_headers_print():
             overrides = [w for w in words[3:] if "=" in w]
             cfg = load_config(path, overrides)
             assert [o.name for o in cfg.objectives] == ["asr_en"], command
+
+
+def test_load_config_leaves_the_given_data_unchanged():
+    """Overrides apply to a copy: a dict reused for several configs (as tests and scripts do) stays as it was."""
+    data = {"model": {"preset": "tiny", "encoder": {"d_model": 64}}, "objectives": [
+        {"name": "asr_en", "task": "asr", "lang": "en"}]}
+    cfg = load_config(None, ["model.encoder.subsampling_factor=2", "objectives.0.weight=0.5"], data=data)
+    assert cfg.model.encoder["subsampling_factor"] == 2 and cfg.objectives[0].weight == 0.5
+    assert data == {"model": {"preset": "tiny", "encoder": {"d_model": 64}}, "objectives": [
+        {"name": "asr_en", "task": "asr", "lang": "en"}]}

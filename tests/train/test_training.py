@@ -130,3 +130,34 @@ def test_the_demo_config_trains_with_vm_msp_uas_end_to_end(tiny_corpus, tmp_path
     results = evaluate_experiment(tmp_path / "exp", "test", max_utterances=3)
     assert {r["metric"] for r in results["objectives"].values()} == {"wer", "bleu"}
     assert len(results["objectives"]) == 9 and set(results["average"]) == {"wer", "bleu"}
+
+
+def test_x2_frontend_trains_evaluates_and_fits_more_ctc_targets(tiny_corpus, tmp_path):
+    """``model.encoder.subsampling_factor=2``: BEST-RQ follows it (2 stacked frames per target), a short run
+    with every objective kind trains and evaluates, and the CTC filter counts frames at the ×2 rate (an
+    utterance of 40 input frames fits 16 labels at ×2 (17 frames), not at ×4 (8 frames)); a BEST-RQ stack
+    that does not match the encoder is refused, naming the key."""
+    from types import SimpleNamespace
+
+    from soups.eval.experiment import evaluate_experiment
+    from soups.train.build import ctc_filter
+
+    cfg = make_cfg(tiny_corpus, "model.encoder.subsampling_factor=2", "train.max_steps=3", "data.dev_utterances=2")
+    summary = run_training(cfg, tmp_path / "exp", progress=False)
+    assert summary["step"] == 3 and summary["skipped_steps"] == 0
+    assert all(torch.isfinite(torch.tensor(v)) for r in read_log(tmp_path / "exp") for k, v in r.items()
+               if k.startswith("loss/"))
+    results = evaluate_experiment(tmp_path / "exp", "test", max_utterances=2)
+    assert len(results["objectives"]) == 5
+
+    tok = SimpleNamespace(encode=lambda text: list(range(len(text))))
+    cut = SimpleNamespace(supervisions=[SimpleNamespace(text="a" * 16, language="en", custom={})],
+                          num_frames=40, has_features=True)
+    objectives = [{"name": "asr_en", "task": "asr", "lang": "en"}]
+    x2 = make_cfg(tiny_corpus, "model.encoder.subsampling_factor=2", objectives=objectives)
+    x4 = make_cfg(tiny_corpus, objectives=objectives)
+    assert ctc_filter(x2, "en", {"asr_en": tok})(cut) is None
+    assert ctc_filter(x4, "en", {"asr_en": tok})(cut) == "too_short_for_ctc"
+    with pytest.raises(ConfigError, match="model.ssl.stack_frames"):
+        run_training(make_cfg(tiny_corpus, "model.encoder.subsampling_factor=2", "model.ssl.stack_frames=4"),
+                     tmp_path / "bad", progress=False)

@@ -3,8 +3,8 @@ split, and SpecAugment for training.
 
 Shapes: features are ``(T, 80)`` per utterance at a 10 ms shift; batches ``(B, T, 80)`` with lengths ``(B,)``.
 The encoder's conv2d x4 subsampling (two 3x3 convs, stride 2, no time padding) turns ``T`` frames into
-``((T - 1) // 2 - 1) // 2`` frames; :func:`frames_after_subsampling` is that formula, used to reject
-utterances too short for their CTC target.
+``((T - 1) // 2 - 1) // 2`` frames (x2: ``(T - 1) // 2 - 2``); :func:`frames_after_subsampling` is that
+formula, used to reject utterances too short for their CTC target.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ def num_frames(duration: float) -> int:
     return compute_num_frames(duration, FRAME_SHIFT, SAMPLE_RATE)
 
 
-def frames_after_subsampling(frames: int) -> int:
-    """Frames after conv2d x4 subsampling (kernel 3, stride 2, twice, no time padding)."""
-    return max(0, ((frames - 1) // 2 - 1) // 2)
+def frames_after_subsampling(frames: int, factor: int = 4) -> int:
+    """Frames after the encoder's conv2d subsampling (kernel 3, no time padding; time strides 2 and 2 for
+    ``factor`` 4, 2 and 1 for ``factor`` 2)."""
+    first = (frames - 1) // 2
+    return max(0, (first - 1) // 2 if factor == 4 else first - 2)
 
 
 def ctc_frames_needed(tokens: list[int]) -> int:

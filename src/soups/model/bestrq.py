@@ -1,10 +1,11 @@
 """BEST-RQ (Chiu et al., 2022): masked-frame prediction of random-projection-quantizer codes.
 
-Targets: stack 4 consecutive (CMVN-normalised) input frames to match the ×4 subsampling, project
-with a frozen random matrix (Xavier) to ``code_dim`` (16), l2-normalise, and take the nearest entry
-of a frozen random codebook (standard normal, l2-normalised rows; 8192 codes by default). Targets
-come from the UNMASKED features. Encoder frame ``t`` (input receptive field ``4t..4t+6``) gets the
-stack of frames ``4t+1 .. 4t+4`` (``stack_offset=1`` centres the stack in the receptive field).
+Targets: stack ``s`` consecutive (CMVN-normalised) input frames, ``s`` the encoder's subsampling factor
+(4, or 2 for a ×2 frontend), project with a frozen random matrix (Xavier) to ``code_dim`` (16), l2-normalise,
+and take the nearest entry of a frozen random codebook (standard normal, l2-normalised rows; 8192 codes by
+default). Targets come from the UNMASKED features. Encoder frame ``t`` (input receptive field ``s·t..s·t+6``)
+gets the stack of frames ``s·t+o .. s·t+o+s-1``; ``stack_offset`` o defaults to ``(7 - s) // 2`` (1 for ×4,
+2 for ×2), which centres the stack in the receptive field.
 
 Masking: every valid input frame starts a span with probability ``mask_prob`` (0.01); spans are
 ``mask_span`` frames (40 = 400 ms) and clipped to the utterance; each utterance gets at least
@@ -34,7 +35,7 @@ from torch import Tensor, nn
 
 from soups.errors import ConfigError
 from soups.model.ssl import SSLBatch, SSLObjective, rand_like_gen
-from soups.model.subsampling import subsampled_lengths
+from soups.model.subsampling import FACTORS, MIN_INPUT_FRAMES, subsampled_lengths
 from soups.model.numerics import upcast
 
 
@@ -44,8 +45,8 @@ class BestRQConfig:
     num_codes: int = 8192
     code_dim: int = 16
     num_codebooks: int = 1
-    stack_frames: int = 4
-    stack_offset: int = 1
+    stack_frames: int = 4      # = the encoder's subsampling factor (set by the model builder)
+    stack_offset: int | None = None  # None: (7 - stack_frames) // 2, the centre of the receptive field
     mask_prob: float = 0.01
     mask_span: int = 40
     min_spans: int = 1
@@ -57,9 +58,15 @@ class BestRQConfig:
         for key in ("input_dim", "num_codes", "code_dim", "num_codebooks", "mask_span"):
             if int(getattr(self, key)) < 1:
                 raise ConfigError(f"model.ssl.{key}", f"must be >= 1, got {getattr(self, key)}")
-        if self.stack_frames != 4 or not 0 <= self.stack_offset <= 3:
-            # frames 4t+offset .. 4t+offset+3 must lie inside the valid input of frame t
-            raise ConfigError("model.ssl.stack_frames", "must be 4 (the ×4 subsampling) with stack_offset in 0..3")
+        if self.stack_frames not in FACTORS:
+            raise ConfigError("model.ssl.stack_frames", f"must be the subsampling factor, one of {FACTORS}, "
+                              f"got {self.stack_frames}")
+        if self.stack_offset is None:
+            self.stack_offset = (MIN_INPUT_FRAMES - self.stack_frames) // 2
+        if not 0 <= self.stack_offset <= MIN_INPUT_FRAMES - self.stack_frames:
+            # frames s·t+offset .. s·t+offset+s-1 must lie inside the valid input of frame t (s·t .. s·t+6)
+            raise ConfigError("model.ssl.stack_offset", f"must be in 0..{MIN_INPUT_FRAMES - self.stack_frames} "
+                              f"with stack_frames={self.stack_frames}, got {self.stack_offset}")
         if not 0.0 <= self.mask_prob <= 1.0:
             raise ConfigError("model.ssl.mask_prob", f"must be in [0, 1], got {self.mask_prob}")
         if not 0.0 < self.target_threshold <= 1.0:
@@ -85,11 +92,15 @@ class BestRQObjective(SSLObjective):
         self.register_buffer("codebook", codebook)
         self.head = nn.Linear(d_model, c * cfg.num_codes)
 
+    def encoder_frames(self, lengths: Tensor | int) -> Tensor | int:
+        """Encoder frames for input frames (the subsampling factor is ``stack_frames``)."""
+        return subsampled_lengths(lengths, self.cfg.stack_frames)
+
     @torch.no_grad()
     def targets(self, feats: Tensor) -> Tensor:
-        """Code ids ``(B, T', C)`` for features ``(B, T, F)``, ``T' = subsampled_lengths(T)``."""
+        """Code ids ``(B, T', C)`` for features ``(B, T, F)``, ``T' = subsampled_lengths(T, stack_frames)``."""
         b, t, f = feats.shape
-        t_out, s, o = subsampled_lengths(t), self.cfg.stack_frames, self.cfg.stack_offset
+        t_out, s, o = self.encoder_frames(t), self.cfg.stack_frames, self.cfg.stack_offset
         stacked = feats[:, o : o + s * t_out].reshape(b, t_out, s * f).float()
         proj = F.normalize(torch.einsum("btd,cdk->btck", stacked, self.projection.float()), dim=-1)
         # both sides unit-norm: nearest in l2 == largest dot product
@@ -114,9 +125,9 @@ class BestRQObjective(SSLObjective):
         masked = ((cs[:, cfg.mask_span :] - cs[:, : t]) > 0) & valid
         noise = rand_like_gen((b, t, f), generator, dev, normal=True) * cfg.noise_std
         out = torch.where(masked[..., None], noise.to(feats.dtype), feats)
-        t_out, s, o = subsampled_lengths(t), cfg.stack_frames, cfg.stack_offset
+        t_out, s, o = self.encoder_frames(t), cfg.stack_frames, cfg.stack_offset
         frac = masked[:, o : o + s * t_out].reshape(b, t_out, s).float().mean(dim=-1)
-        enc_valid = torch.arange(t_out, device=dev)[None, :] < subsampled_lengths(lengths)[:, None]
+        enc_valid = torch.arange(t_out, device=dev)[None, :] < self.encoder_frames(lengths)[:, None]
         return out, (frac >= cfg.target_threshold) & enc_valid
 
     def prepare(self, feats: Tensor, lengths: Tensor, generator=None) -> SSLBatch:

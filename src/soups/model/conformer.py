@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from soups.errors import ConfigError
 from soups.model.attention import RotarySelfAttention
-from soups.model.subsampling import Conv2dSubsampling, subsampled_lengths
+from soups.model.subsampling import FACTORS, Conv2dSubsampling, subsampled_lengths
 
 
 @dataclass
@@ -42,6 +42,7 @@ class EncoderConfig:
     dropout: float = 0.1
     attention_dropout: float = 0.0
     subsampling_channels: int | None = None
+    subsampling_factor: int = 4  # 4 (40 ms frames) or 2 (20 ms: room for character CTC targets)
     intermediate_layers: tuple[int, ...] = ()
     rope_base: float = 10000.0
 
@@ -56,7 +57,10 @@ class EncoderConfig:
             if int(getattr(self, key)) < 1:
                 raise ConfigError(f"{prefix}.{key}", f"must be >= 1, got {getattr(self, key)}")
         if self.input_dim < 7:
-            raise ConfigError(f"{prefix}.input_dim", f"must be >= 7 for ×4 subsampling, got {self.input_dim}")
+            raise ConfigError(f"{prefix}.input_dim", f"must be >= 7 for the subsampling frontend, got {self.input_dim}")
+        if self.subsampling_factor not in FACTORS:
+            raise ConfigError(f"{prefix}.subsampling_factor", f"unknown value {self.subsampling_factor!r}",
+                              choices=FACTORS)
         if self.d_model % self.num_heads:
             raise ConfigError(f"{prefix}.num_heads", f"must divide d_model={self.d_model}, got {self.num_heads}")
         if self.conv_kernel % 2 == 0:
@@ -158,7 +162,7 @@ class ConformerBlock(nn.Module):
 
 
 class ConformerEncoder(nn.Module):
-    """Frontend (×4) + ``num_blocks`` Conformer blocks.
+    """Frontend (×4 or ×2 in time) + ``num_blocks`` Conformer blocks.
 
     ``forward(feats (B, T, F), lengths (B,), return_hidden=False) -> EncoderOutput``.
     """
@@ -168,22 +172,21 @@ class ConformerEncoder(nn.Module):
         cfg.validate()
         self.cfg = cfg
         channels = cfg.subsampling_channels or cfg.d_model
-        self.frontend = Conv2dSubsampling(cfg.input_dim, channels, cfg.d_model, cfg.dropout)
+        self.frontend = Conv2dSubsampling(cfg.input_dim, channels, cfg.d_model, cfg.dropout, cfg.subsampling_factor)
         self.blocks = nn.ModuleList(ConformerBlock(cfg) for _ in range(cfg.num_blocks))
 
     @property
     def d_model(self) -> int:
         return self.cfg.d_model
 
-    @staticmethod
-    def subsampled_lengths(lengths: Tensor) -> Tensor:
+    def subsampled_lengths(self, lengths: Tensor | int) -> Tensor | int:
         """Encoder-frame lengths for input-frame lengths (see :func:`subsampled_lengths`)."""
-        return subsampled_lengths(lengths)
+        return subsampled_lengths(lengths, self.cfg.subsampling_factor)
 
     def forward(self, feats: Tensor, lengths: Tensor, return_hidden: bool = False) -> EncoderOutput:
         if feats.dim() != 3 or feats.shape[-1] != self.cfg.input_dim:
             raise ValueError(f"expected feats (B, T, {self.cfg.input_dim}), got {tuple(feats.shape)}")
-        out_lengths = subsampled_lengths(lengths.to(feats.device).long())
+        out_lengths = self.subsampled_lengths(lengths.to(feats.device).long())
         x = self.frontend(feats)
         mask = lengths_to_mask(out_lengths, x.shape[1])
         # masked_fill (not multiply) also removes NaN/inf that padded input may have produced.

@@ -20,7 +20,7 @@ from soups.data.streams import Stream, StreamConfig
 from soups.data.text import normalize_asr
 from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
 from soups.errors import ConfigError, DataError
-from soups.model import ConformerEncoder, get_preset
+from soups.model import ConformerEncoder, EncoderConfig, get_preset
 from soups.moo.engine import GradientEngine
 from soups.moo.hierarchy import Hierarchy, HierarchyConfig
 from soups.moo.layers import LayerSelector
@@ -96,13 +96,19 @@ def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -
     return cmvn
 
 
-def build_model(cfg: ExperimentConfig, tokenizers: dict) -> MultiTaskModel:
+def model_configs(cfg: ExperimentConfig) -> tuple[EncoderConfig, dict]:
+    """The encoder config and the decoder options: the preset's, with ``model.encoder``/``model.decoder``."""
     preset = get_preset(cfg.model.preset)
     try:
         enc_cfg = dataclasses.replace(preset.encoder, **cfg.model.encoder)
         dec = dataclasses.asdict(dataclasses.replace(preset.decoder, **cfg.model.decoder))
     except TypeError as err:
         raise ConfigError("model.encoder / model.decoder", f"unknown option: {err}") from None
+    return enc_cfg, dec
+
+
+def build_model(cfg: ExperimentConfig, tokenizers: dict) -> MultiTaskModel:
+    enc_cfg, dec = model_configs(cfg)
     encoder = ConformerEncoder(enc_cfg)
     objectives = []
     for o in cfg.objectives:
@@ -111,7 +117,7 @@ def build_model(cfg: ExperimentConfig, tokenizers: dict) -> MultiTaskModel:
             vocab = tokenizers[f"asr_{o.lang}"].vocab_size
         elif o.task == "st":
             vocab = tokenizers["st"].vocab_size
-        objectives.append(build_objective(o, enc_cfg.d_model, vocab, dec, cfg.model.ssl))
+        objectives.append(build_objective(o, enc_cfg.d_model, vocab, dec, cfg.model.ssl, enc_cfg.subsampling_factor))
     return MultiTaskModel(encoder, objectives)
 
 
@@ -120,10 +126,11 @@ def ctc_filter(cfg: ExperimentConfig, stream: str, tokenizers: dict):
     ctc = [o for o in cfg.objectives if o.stream == stream and o.head == "ctc"]
     if not ctc:
         return None
+    factor = model_configs(cfg)[0].subsampling_factor
 
     def keep(cut):
         sup = cut.supervisions[0]
-        frames = frames_after_subsampling(cut.num_frames if cut.has_features else round(cut.duration * 100))
+        frames = frames_after_subsampling(cut.num_frames if cut.has_features else round(cut.duration * 100), factor)
         for o in ctc:
             text = normalize_asr(sup.text or "", sup.language) if o.task == "asr" else \
                 (sup.custom or {}).get("translation", "")

@@ -10,6 +10,7 @@ valid choices). The resolved config is saved in the experiment directory (``conf
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -274,8 +275,10 @@ class ExperimentConfig:
 
 
 def load_config(path: str | Path | None, overrides: list[str] = (), data: dict | None = None) -> ExperimentConfig:
-    """Read YAML (or take ``data``), apply overrides, validate."""
-    if data is None:
+    """Read YAML (or take ``data``, which is left unchanged), apply overrides, validate."""
+    if data is not None:
+        data = copy.deepcopy(data)  # overrides are applied in place
+    else:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(str(path), "config file not found")

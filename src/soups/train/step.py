@@ -108,9 +108,7 @@ def prepare_ssl(head, batch, gens: list[torch.Generator]):
     t_enc = max(p.targets.shape[1] for p in parts) if parts[0].targets is not None else None
     targets, mask = cat([p.targets for p in parts]), cat([p.frame_mask for p in parts])
     if t_enc is not None:
-        from soups.model import subsampled_lengths
-
-        pad = int(subsampled_lengths(t_max)) - t_enc
+        pad = int(head.encoder_frames(t_max)) - t_enc
         targets = torch.nn.functional.pad(targets, (0, 0) * (targets.dim() - 2) + (0, pad))
         mask = torch.nn.functional.pad(mask, (0, pad))
     return SSLBatch(feats, cat([p.lengths for p in parts]), targets, mask)
