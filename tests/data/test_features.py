@@ -72,3 +72,10 @@ def test_specaugment_time_mask_bound(ratio):
     y = aug(torch.ones(1, 100, 10), torch.tensor([100]), torch.Generator().manual_seed(0))
     masked_frames = int((y[0].sum(-1) == 0).sum())
     assert masked_frames <= int(ratio * 100)
+
+
+def test_unknown_subsampling_factor_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="2 or 4"):
+        frames_after_subsampling(100, 3)

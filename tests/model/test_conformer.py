@@ -184,3 +184,10 @@ def test_config_errors_name_the_key(kwargs, key):
     with pytest.raises(ConfigError) as e:
         EncoderConfig(**kwargs)
     assert e.value.key == key
+
+
+def test_unknown_factor_refused_by_lengths_and_frontend():
+    with pytest.raises(ValueError, match="subsampling factor"):
+        subsampled_lengths(100, 3)
+    with pytest.raises(ValueError, match="subsampling factor"):
+        Conv2dSubsampling(80, 4, 8, factor=8)

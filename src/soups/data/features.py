@@ -33,6 +33,8 @@ def num_frames(duration: float) -> int:
 def frames_after_subsampling(frames: int, factor: int = 4) -> int:
     """Frames after the encoder's conv2d subsampling (kernel 3, no time padding; time strides 2 and 2 for
     ``factor`` 4, 2 and 1 for ``factor`` 2)."""
+    if factor not in (2, 4):
+        raise ValueError(f"subsampling factor must be 2 or 4, got {factor}")
     first = (frames - 1) // 2
     return max(0, (first - 1) // 2 if factor == 4 else first - 2)
 

@@ -28,6 +28,13 @@ FACTORS = (2, 4)
 MIN_INPUT_FRAMES = 7  # shortest input that yields one output frame (either factor)
 
 
+def check_factor(factor: int) -> int:
+    """``factor`` if it is a supported subsampling factor, else ValueError."""
+    if factor not in FACTORS:
+        raise ValueError(f"subsampling factor must be one of {FACTORS}, got {factor}")
+    return factor
+
+
 def conv_out_len(n: Tensor | int, stride: int = STRIDE) -> Tensor | int:
     """Output length of one unpadded 3-tap convolution with ``stride`` (clamped at 0)."""
     if isinstance(n, Tensor):
@@ -40,9 +47,7 @@ def subsampled_lengths(lengths: Tensor | int, factor: int = 4) -> Tensor | int:
 
     Exact for the frontend: ``T' = ((T - 3)//2 + 1 - 3)//(factor/2) + 1``, clamped at 0 (``T < 7`` -> 0).
     """
-    if factor not in FACTORS:
-        raise ValueError(f"subsampling factor must be one of {FACTORS}, got {factor}")
-    return conv_out_len(conv_out_len(lengths), factor // 2)
+    return conv_out_len(conv_out_len(lengths), check_factor(factor) // 2)
 
 
 class Conv2dSubsampling(nn.Module):
@@ -54,9 +59,7 @@ class Conv2dSubsampling(nn.Module):
 
     def __init__(self, input_dim: int, channels: int, d_model: int, dropout: float = 0.0, factor: int = 4):
         super().__init__()
-        if factor not in FACTORS:
-            raise ValueError(f"subsampling factor must be one of {FACTORS}, got {factor}")
-        self.factor = factor
+        self.factor = check_factor(factor)
         self.conv = nn.Sequential(
             nn.Conv2d(1, channels, KERNEL, STRIDE),
             nn.ReLU(),
