@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from soups.eval import ctc_decode
 from soups.eval.ctc_decode import ctc_greedy, ctc_prefix_beam_search, ctc_prefix_beam_search_nbest
+from soups.eval.ngram_lm import LMFusion, NgramLM
 
 torch.set_num_threads(1)
 
@@ -145,6 +146,44 @@ def test_nbest_sorted_and_limited():
     assert len(hyps) == 5 and scores == sorted(scores, reverse=True)
     assert len({tuple(h) for h, _ in hyps}) == 5
     assert ctc_prefix_beam_search(lp, beam=8)[0] == hyps[0][0]
+
+
+def test_lm_fusion_scores_are_ctc_plus_weighted_lm_exactly():
+    """Exhaustive beam: every hypothesis's fused score is log P_ctc (F.ctc_loss, an independent oracle) +
+    weight * log P_lm(labels, EOS) + bonus * len; the best one maximises that sum over all labellings."""
+    lp = torch.randn(6, 3, generator=torch.Generator().manual_seed(11), dtype=torch.float64).log_softmax(-1)
+    lm = NgramLM.train([[1, 2], [2, 2, 1], [1]], order=2, vocab_size=3)
+    fusion = LMFusion(lm, weight=0.8, bonus=0.4)
+    hyps = ctc_prefix_beam_search_nbest(lp, beam=100_000, topk=3, prune=None, fusion=fusion)[0]
+    fused = {}
+    for labels, score in hyps:
+        nll = F.ctc_loss(lp[:, None], torch.tensor([labels or [1]]), torch.tensor([6]), torch.tensor([len(labels)]),
+                         reduction="sum").item()
+        fused[tuple(labels)] = -nll + 0.8 * lm.sentence_log_prob(labels) + 0.4 * len(labels)
+        assert score == pytest.approx(fused[tuple(labels)], rel=1e-9)
+    assert fused[tuple(hyps[0][0])] == pytest.approx(max(fused.values()))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), beam=st.integers(1, 6))
+def test_lm_fusion_with_zero_weight_and_bonus_changes_nothing(seed, beam):
+    lp = torch.randn(15, 5, generator=torch.Generator().manual_seed(seed)).mul(2).log_softmax(-1)
+    lm = NgramLM.train([[1, 2, 3], [4]], order=3, vocab_size=5)
+    plain = ctc_prefix_beam_search_nbest(lp, beam=beam)[0]
+    fused = ctc_prefix_beam_search_nbest(lp, beam=beam, fusion=LMFusion(lm, weight=0.0, bonus=0.0))[0]
+    assert [h for h, _ in fused] == [h for h, _ in plain]
+    assert [s for _, s in fused] == pytest.approx([s for _, s in plain])
+
+
+def test_lm_fusion_resolves_an_acoustically_ambiguous_word():
+    """Frames say "a" then "b" or "c" almost equally (c slightly ahead); an LM that has only seen "a b"
+    makes the search pick "a b", and a huge bonus cannot make it emit more than the frames allow."""
+    probs = torch.tensor([[0.05, 0.9, 0.02, 0.03], [0.9, 0.04, 0.03, 0.03], [0.1, 0.02, 0.43, 0.45]])
+    lp = probs.log()
+    assert ctc_prefix_beam_search(lp, beam=4)[0] == [1, 3]
+    lm = NgramLM.train([[1, 2]] * 10, order=2, vocab_size=4)
+    assert ctc_prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, weight=1.0, bonus=0.0))[0] == [1, 2]
+    assert len(ctc_prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, 1.0, bonus=50.0))[0]) <= 3
 
 
 def test_speed_t300_v500_beam8():

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from soups.eval.ngram_lm import LMFusion
+
 NEG_INF = float("-inf")
 Hypothesis = tuple[list[int], float]  # (labels, log-probability of the labelling as tracked by the beam)
 
@@ -93,7 +95,8 @@ def _labels(node: int, parent: list[int], label: list[int]) -> list[int]:
     return out[::-1]
 
 
-def _search_one(lp: Tensor, beam: int, blank: int, prune: float | None, topk: int | None) -> list[Hypothesis]:
+def _search_one(lp: Tensor, beam: int, blank: int, prune: float | None, topk: int | None,
+                fusion: LMFusion | None = None) -> list[Hypothesis]:
     """Prefix beam search over one utterance ``lp (T, V)``; the final beam, best first.
 
     Recurrences (Graves 2012 §7.3; Hannun et al. 2014, "First-pass LVCSR with CTC", Alg. 1), per
@@ -108,11 +111,16 @@ def _search_one(lp: Tensor, beam: int, blank: int, prune: float | None, topk: in
     Contributions reaching the same prefix from different sources are summed (prefix merging);
     then the ``beam`` prefixes with the largest ``pb + pnb`` survive. Without pruning and with a beam
     holding every prefix, ``pb + pnb`` at the end is exactly the labelling probability.
+
+    With ``fusion`` (an n-gram LM), each trie node also carries the LM score of its prefix (weight ·
+    log P_lm + bonus per token, added once when the node is created), prefixes are ranked by
+    ``pb + pnb + lm`` and finished ones also score the LM's end of sentence.
     """
     rows = lp.tolist()
     cands = _candidates(lp, topk if topk is not None else beam, blank, prune)
     # Prefixes are nodes of a trie (node 0 = empty prefix): O(1) hashing instead of hashing long tuples.
     parent, label, child = [-1], [-1], {}
+    lm_score, lm_state = [0.0], [fusion.start() if fusion else ()]  # per node (all zero without an LM)
     beams: dict[int, list[float]] = {0: [0.0, NEG_INF]}  # node -> [pb, pnb]
     for row, frame_cands in zip(rows, cands):
         y_blank = row[blank]
@@ -133,12 +141,17 @@ def _search_one(lp: Tensor, beam: int, blank: int, prune: float | None, topk: in
                     ext = child[(node, c)] = len(parent)
                     parent.append(node)
                     label.append(c)
+                    gain, state = fusion.step(lm_state[node], c) if fusion else (0.0, ())
+                    lm_score.append(lm_score[node] + gain)
+                    lm_state.append(state)
                 e = nxt.setdefault(ext, [NEG_INF, NEG_INF])
                 e[1] = _logaddexp(e[1], src + yc)
         if len(nxt) > beam:
-            nxt = dict(heapq.nlargest(beam, nxt.items(), key=lambda kv: _logaddexp(kv[1][0], kv[1][1])))
+            nxt = dict(heapq.nlargest(beam, nxt.items(),
+                                      key=lambda kv: _logaddexp(kv[1][0], kv[1][1]) + lm_score[kv[0]]))
         beams = nxt
-    scored = [(_labels(node, parent, label), s) for node, (pb, pnb) in beams.items()
+    end = (lambda node: lm_score[node] + fusion.finish(lm_state[node])) if fusion else (lambda node: 0.0)
+    scored = [(_labels(node, parent, label), s + end(node)) for node, (pb, pnb) in beams.items()
               if (s := _logaddexp(pb, pnb)) > NEG_INF]
     scored.sort(key=lambda h: (-h[1], h[0]))
     return scored
@@ -148,6 +161,7 @@ def _search_one(lp: Tensor, beam: int, blank: int, prune: float | None, topk: in
 def ctc_prefix_beam_search_nbest(
     log_probs: Tensor | np.ndarray, lengths: Tensor | Sequence[int] | None = None, beam: int = 8, blank: int = 0,
     prune: float | None = -10.0, topk: int | None = None, nbest: int | None = None,
+    fusion: LMFusion | None = None,
 ) -> list[list[Hypothesis]]:
     """CTC prefix beam search; per utterance up to ``nbest`` (default ``beam``) ``(labels, log P)``, best first.
 
@@ -156,6 +170,8 @@ def ctc_prefix_beam_search_nbest(
     symbols may extend a prefix, and of those only symbols with log-probability ``>= prune``
     (``None``: no threshold). ``log P`` sums the alignments the beam kept, so it is a lower bound
     of the labelling probability, exact when nothing was pruned (``topk=V, prune=None``, beam large).
+    With ``fusion`` (:class:`~soups.eval.ngram_lm.LMFusion`) the score also holds the weighted LM
+    log-probability (end of sentence included) and the length bonus.
 
     >>> lp = torch.log(torch.tensor([[0.5, 0.4, 0.1], [0.5, 0.4, 0.1]]))
     >>> [(s, round(math.exp(p), 2)) for s, p in ctc_prefix_beam_search_nbest(lp, beam=3, nbest=2)[0]]
@@ -167,14 +183,14 @@ def ctc_prefix_beam_search_nbest(
     x = x.double()
     out = []
     for i in range(x.shape[0]):
-        hyps = _search_one(x[i, : int(lens[i])], beam, blank, prune, topk)
+        hyps = _search_one(x[i, : int(lens[i])], beam, blank, prune, topk, fusion)
         out.append(hyps[: nbest if nbest is not None else beam])
     return out
 
 
 def ctc_prefix_beam_search(
     log_probs: Tensor | np.ndarray, lengths: Tensor | Sequence[int] | None = None, beam: int = 8, blank: int = 0,
-    prune: float | None = -10.0, topk: int | None = None,
+    prune: float | None = -10.0, topk: int | None = None, fusion: LMFusion | None = None,
 ) -> list[list[int]]:
     """The best labelling per utterance found by :func:`ctc_prefix_beam_search_nbest` (same arguments).
 
@@ -182,4 +198,5 @@ def ctc_prefix_beam_search(
     >>> ctc_prefix_beam_search(a_blank_a), ctc_prefix_beam_search(torch.eye(3)[[1, 1]].clamp_min(1e-6).log())
     ([[1, 1]], [[1]])
     """
-    return [h[0][0] for h in ctc_prefix_beam_search_nbest(log_probs, lengths, beam, blank, prune, topk, nbest=1)]
+    return [h[0][0] for h in ctc_prefix_beam_search_nbest(log_probs, lengths, beam, blank, prune, topk, nbest=1,
+                                                         fusion=fusion)]

@@ -11,7 +11,7 @@ Result format (``soups eval EXP --json``)::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -34,6 +34,8 @@ class DecodeOptions:
     decoder_beam: int = 4            # 1 = greedy
     max_len_ratio: float = 1.5       # decoder: max tokens = ratio × encoder frames (at most 200)
     batch_cuts: int = 32
+    ctc_topk: int | None = None      # CTC beam search: symbols per frame (None: the beam)
+    fusions: dict = field(default_factory=dict)  # tokenizer key -> LMFusion for CTC beam search (eval.lm)
 
 
 def _batches(cuts: list, size: int):
@@ -46,11 +48,13 @@ def decode_objective(obj, view, opts: DecodeOptions, tokenizers: dict) -> list[s
     """Hypotheses of one objective for one batch of encoder outputs."""
     if isinstance(obj, GenderObjective):
         return [GENDERS[int(i)] for i in obj.head(view.out, view.mask).argmax(-1)]
-    tok = tokenizers[f"asr_{obj.lang}"] if obj.task == "asr" else tokenizers["st"]
+    key = f"asr_{obj.lang}" if obj.task == "asr" else "st"
+    tok = tokenizers[key]
     if isinstance(obj, CTCObjective):
         log_probs = obj.head(view.out).cpu()
         if opts.ctc_beam > 1:
-            ids = ctc_prefix_beam_search(log_probs, view.lengths.cpu(), beam=opts.ctc_beam)
+            ids = ctc_prefix_beam_search(log_probs, view.lengths.cpu(), beam=opts.ctc_beam, topk=opts.ctc_topk,
+                                         fusion=opts.fusions.get(key))
         else:
             ids = ctc_greedy(log_probs, view.lengths.cpu())
     else:

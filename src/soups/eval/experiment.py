@@ -12,9 +12,9 @@ import torch
 
 from soups.data.features import GlobalCMVN
 from soups.data.tokenizer import load_tokenizers
-from soups.errors import CheckpointError
+from soups.errors import CheckpointError, ConfigError
 from soups.eval.evaluate import DecodeOptions, evaluate
-from soups.train.build import build_model
+from soups.train.build import build_lm_fusions, build_model
 from soups.train.checkpoint import load_checkpoint
 from soups.train.config import load_config
 
@@ -39,12 +39,18 @@ def checkpoint_path(exp: Path, which: str) -> Path:
     return path
 
 
-def load_experiment(exp: str | Path, which: str = "best", device: str | torch.device = "cpu"):
-    """``(cfg, model, tokenizers, cmvn)`` of an experiment, the model in eval mode on ``device``."""
+def load_experiment(exp: str | Path, which: str = "best", device: str | torch.device = "cpu",
+                    overrides: list[str] = ()):
+    """``(cfg, model, tokenizers, cmvn)`` of an experiment, the model in eval mode on ``device``;
+    ``overrides``: ``eval.*`` config keys changed for this decoding (``eval.lm.weight=0.8``)."""
     exp = Path(exp)
     if not (exp / "config.yaml").is_file():
         raise CheckpointError(f"{exp} is not an experiment directory (no config.yaml)")
-    cfg = load_config(exp / "config.yaml")
+    for item in overrides:
+        if not item.startswith("eval."):
+            raise ConfigError(item.split("=")[0], "only eval.* keys can be changed when decoding a trained "
+                                                  "experiment")
+    cfg = load_config(exp / "config.yaml", overrides)
     tokenizers = load_tokenizers(exp / "tokenizers.json")
     cmvn = GlobalCMVN.load(exp / "cmvn.json")
     model = build_model(cfg, tokenizers)
@@ -56,18 +62,26 @@ def load_experiment(exp: str | Path, which: str = "best", device: str | torch.de
     return cfg, model.to(device).eval(), tokenizers, cmvn
 
 
+def decode_options(cfg, exp: Path, tokenizers: dict, ctc_beam: int | None = None,
+                   decoder_beam: int | None = None, lm: bool = True) -> DecodeOptions:
+    """The config's decoding options (``eval``), beams overridden if given; with ``lm`` and a CTC beam > 1,
+    the n-gram LM fusions of ``eval.lm``."""
+    ctc_beam = ctc_beam if ctc_beam is not None else cfg.eval.ctc_beam
+    fusions = build_lm_fusions(cfg, exp, tokenizers) if lm and ctc_beam > 1 else {}
+    return DecodeOptions(ctc_beam, decoder_beam if decoder_beam is not None else cfg.eval.decoder_beam,
+                         cfg.eval.max_len_ratio, cfg.eval.batch_cuts, cfg.eval.ctc_topk, fusions)
+
+
 def evaluate_experiment(exp: str | Path, split: str = "test", which: str = "best", data_dir: str | None = None,
                         ctc_beam: int | None = None, decoder_beam: int | None = None,
-                        max_utterances: int | None = None) -> dict:
+                        max_utterances: int | None = None, lm: bool = True, overrides: list[str] = ()) -> dict:
     exp = Path(exp)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    cfg, model, tokenizers, cmvn = load_experiment(exp, which, device)
-    opts = DecodeOptions(ctc_beam if ctc_beam is not None else cfg.eval.ctc_beam,
-                         decoder_beam if decoder_beam is not None else cfg.eval.decoder_beam,
-                         cfg.eval.max_len_ratio, cfg.eval.batch_cuts)
-    out_dir = exp / "eval" / split
+    cfg, model, tokenizers, cmvn = load_experiment(exp, which, device, overrides)
     if data_dir is not None:
         cfg.data.dir = data_dir
+    opts = decode_options(cfg, exp, tokenizers, ctc_beam, decoder_beam, lm)
+    out_dir = exp / "eval" / split
     sources = {lang: cfg.data.sources(lang, split) for lang in cfg.supervised_langs}
     results = evaluate(model, sources, tokenizers, cmvn, split, opts, out_dir, max_utterances, device)
     results.update(checkpoint=which, out_dir=str(out_dir))

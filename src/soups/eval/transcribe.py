@@ -15,8 +15,8 @@ from scipy.signal import resample_poly
 from soups.data.batch import Batch
 from soups.data.features import SAMPLE_RATE, fbank_extractor
 from soups.errors import DataError, SoupsError
-from soups.eval.evaluate import DecodeOptions, decode_objective
-from soups.eval.experiment import load_experiment
+from soups.eval.evaluate import decode_objective
+from soups.eval.experiment import decode_options, load_experiment
 
 
 def load_audio_16k(path: str | Path) -> np.ndarray:
@@ -51,7 +51,7 @@ def find_objective(model, lang: str, task: str):
 def transcribe(exp: str | Path, lang: str, task: str, files: list[str], beam: int | None = None) -> list[str]:
     cfg, model, tokenizers, cmvn = load_experiment(exp, "best")
     obj = find_objective(model, lang, task)
-    opts = DecodeOptions(beam or cfg.eval.ctc_beam, beam or cfg.eval.decoder_beam, cfg.eval.max_len_ratio)
+    opts = decode_options(cfg, Path(exp), tokenizers, beam, beam)
     extractor, out = fbank_extractor(), []
     for f in files:
         feats = cmvn(torch.from_numpy(extractor.extract(load_audio_16k(f), SAMPLE_RATE)))

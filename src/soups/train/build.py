@@ -6,6 +6,7 @@ the gradient engine. Functions with fixed roles, as in icefall recipes.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import logging
 import math
 from pathlib import Path
@@ -20,6 +21,7 @@ from soups.data.streams import Stream, StreamConfig
 from soups.data.text import normalize_asr
 from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
 from soups.errors import ConfigError, DataError
+from soups.eval.ngram_lm import LMFusion, NgramLM
 from soups.model import ConformerEncoder, EncoderConfig, get_preset
 from soups.moo.engine import GradientEngine
 from soups.moo.hierarchy import Hierarchy, HierarchyConfig
@@ -30,7 +32,7 @@ from soups.objectives import build_objective
 from soups.train.config import ExperimentConfig
 
 log = logging.getLogger(__name__)
-TOKENIZERS_FILE, CMVN_FILE = "tokenizers.json", "cmvn.json"
+TOKENIZERS_FILE, CMVN_FILE, LM_DIR = "tokenizers.json", "cmvn.json", "lm"
 
 
 def stream_sources(cfg: ExperimentConfig) -> dict[str, list]:
@@ -68,6 +70,37 @@ def build_tokenizers(cfg: ExperimentConfig, exp_dir: Path) -> dict:
                             "tokenizers.st")
     save_tokenizers(toks, path)
     return toks
+
+
+def lm_texts(cfg: ExperimentConfig, exp_dir: Path) -> dict[str, list[str]]:
+    """The training transcripts an n-gram LM is trained on, per CTC tokenizer (``asr_<lang>``, and ``st`` for
+    CTC translation heads): written once to ``EXP/lm/<key>.txt.gz`` (the experiment stays self-contained),
+    then read from there."""
+    keys = {f"asr_{o.lang}": (o.lang, "asr") for o in cfg.objectives if o.task == "asr"}
+    st_langs = sorted({o.lang for o in cfg.objectives if o.task == "st" and o.head == "ctc"})
+    out = {}
+    for key in sorted(set(keys) | ({"st"} if st_langs else set())):
+        path = exp_dir / LM_DIR / f"{key}.txt.gz"
+        if not path.is_file():
+            texts = (_texts(cfg, *keys[key]) if key in keys
+                     else [t for lang in st_langs for t in _texts(cfg, lang, "st")])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with gzip.open(path.with_suffix(".tmp"), "wt", encoding="utf-8") as f:
+                f.writelines(" ".join(t.split()) + "\n" for t in texts)
+            path.with_suffix(".tmp").replace(path)
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            out[key] = [line.rstrip("\n") for line in f]
+    return out
+
+
+def build_lm_fusions(cfg: ExperimentConfig, exp_dir: Path, tokenizers: dict) -> dict[str, LMFusion]:
+    """``{tokenizer key: LMFusion}`` for CTC beam search (``eval.lm``); empty when ``eval.lm.order`` is 0."""
+    spec = cfg.eval.lm
+    if spec.order == 0:
+        return {}
+    return {key: LMFusion(NgramLM.train((tokenizers[key].encode(t) for t in texts), spec.order,
+                                        tokenizers[key].vocab_size), spec.weight, spec.bonus)
+            for key, texts in lm_texts(cfg, exp_dir).items()}
 
 
 def _train(spec, texts: list[str], key: str):

@@ -217,11 +217,38 @@ class TrainConfig:
 
 
 @dataclass
+class LMConfig:
+    """Shallow fusion of a token n-gram LM into CTC prefix beam search (``soups.eval.ngram_lm``): one LM per
+    CTC tokenizer, trained on the training transcripts (kept in ``EXP/lm/``); off when ``order`` is 0."""
+
+    order: int = 0                       # n-gram order (0: no LM)
+    weight: float = 0.5                  # LM log-probability weight
+    bonus: float = 1.0                   # score per emitted token
+
+    def validate(self, prefix: str) -> None:
+        if self.order < 0:
+            raise ConfigError(f"{prefix}.order", f"must be >= 0 (0: no LM), got {self.order}")
+        if self.weight < 0:
+            raise ConfigError(f"{prefix}.weight", f"must be >= 0, got {self.weight}")
+
+
+@dataclass
 class EvalConfig:
     ctc_beam: int = 1                    # 1 = greedy
+    ctc_topk: int | None = None          # symbols per frame that may extend a prefix (None: ctc_beam)
     decoder_beam: int = 4
     max_len_ratio: float = 1.5           # decoder max length = ratio * encoder frames (capped)
     batch_cuts: int = 32
+    lm: LMConfig = field(default_factory=LMConfig)
+
+    def validate(self, prefix: str) -> None:
+        for key in ("ctc_beam", "decoder_beam", "ctc_topk"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"{prefix}.{key}", f"must be >= 1, got {value}")
+        if self.lm.order > 0 and self.ctc_beam < 2:
+            raise ConfigError(f"{prefix}.lm.order", f"LM fusion needs CTC beam search: set {prefix}.ctc_beam "
+                                                    f"> 1 (got {self.ctc_beam}) or {prefix}.lm.order 0")
 
 
 @dataclass

@@ -70,6 +70,8 @@ def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size
     if comm is not None and rank != 0:
         comm.barrier()  # rank 0 trains the tokenizers and computes CMVN first; the others load them
     tokenizers, cmvn = build.build_tokenizers(cfg, exp_dir), build.build_cmvn(cfg, exp_dir)
+    if cfg.eval.lm.order > 0 and rank == 0:
+        build.lm_texts(cfg, exp_dir)  # kept in the experiment, for decoding without the corpus
     if comm is not None and rank == 0:
         comm.barrier()
     model = build.build_model(cfg, tokenizers).to(device=device, dtype=getattr(torch, cfg.train.precision))
