@@ -103,3 +103,16 @@ def test_transcribe_files_of_any_rate_and_channel_count(trained, tmp_path):
     sf.write(tmp_path / "short.wav", mono[:800], 16000)
     with pytest.raises(DataError, match="too short"):
         transcribe(exp, "en", "asr", [tmp_path / "short.wav"])
+
+
+def test_word_lm_needs_a_character_tokenizer(trained):
+    from soups.data.tokenizer import load_tokenizers
+    from soups.train.build import build_lm_fusions
+
+    cfg, exp = trained   # make_cfg's tokenizers are SentencePiece
+    cfg.eval.lm.word_order = 2
+    try:
+        with pytest.raises(ConfigError, match="eval.lm.word_order.*'spm'"):
+            build_lm_fusions(cfg, exp, load_tokenizers(exp / "tokenizers.json"))
+    finally:
+        cfg.eval.lm.word_order = 0

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soups.eval import ngram_lm
-from soups.eval.ngram_lm import LMFusion, NgramLM
+from soups.eval.ngram_lm import LMFusion, NgramLM, WordLM
 
 
 def test_doctests():
@@ -77,3 +77,40 @@ def test_fusion_scores_add_up_to_the_weighted_sentence_probability():
         total += gain
     total += fusion.finish(state)
     assert total == pytest.approx(0.7 * lm.sentence_log_prob([1, 3]) + 2 * 0.3)
+
+
+def _char_setup(texts):
+    from soups.data.tokenizer import CharTokenizer
+
+    tok = CharTokenizer.train(texts, vocab_size=64)
+    words = WordLM(texts, order=2, weight=0.5, boundary_id=tok.boundary_id, spell=tok.decode)
+    lm = NgramLM.train((tok.encode(t) for t in texts), order=3, vocab_size=tok.vocab_size)
+    return tok, LMFusion(lm, weight=0.7, bonus=0.2, words=words)
+
+
+def _fused(fusion, ids):
+    state, total = fusion.start(), 0.0
+    for tok in ids:
+        gain, state = fusion.step(state, tok)
+        total += gain
+    return total + fusion.finish(state)
+
+
+def test_word_lm_adds_the_weighted_word_sentence_probability():
+    texts = ["le chat dort", "le chien dort", "un chat mange"]
+    tok, fusion = _char_setup(texts)
+    for hyp in ("le chat mange", "le chat", "un zèbre dort"):   # "zèbre": out of vocabulary -> word id 0
+        ids = tok.encode(hyp)
+        word_ids = [fusion.words.ids.get(w, 0) for w in hyp.split()]
+        expected = 0.7 * fusion.lm.sentence_log_prob(ids) + 0.2 * len(ids) \
+            + 0.5 * fusion.words.lm.sentence_log_prob(word_ids)
+        assert _fused(fusion, ids) == pytest.approx(expected)
+
+
+def test_word_lm_prefers_known_words():
+    tok, fusion = _char_setup(["le chat dort", "le chien dort", "un chat mange"])
+    no_words = LMFusion(fusion.lm, fusion.weight, fusion.bonus)
+    known, unknown = tok.encode("le chat dort"), tok.encode("le chot dort")
+    gap_with = _fused(fusion, known) - _fused(fusion, unknown)
+    gap_without = _fused(no_words, known) - _fused(no_words, unknown)
+    assert gap_with > gap_without > 0

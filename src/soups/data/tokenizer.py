@@ -76,6 +76,11 @@ class CharTokenizer:
             return [self._index.get(ch, UNK) for ch in WORD_BOUNDARY.join(text.split())]
         return [self._index.get(ch, UNK) for ch in text if not ch.isspace()]
 
+    @property
+    def boundary_id(self) -> int | None:
+        """The id of the word-boundary token ``▁`` (None for text without spaces)."""
+        return self._index.get(WORD_BOUNDARY)
+
     def decode(self, ids: Iterable[int]) -> str:
         text = "".join(self.chars[i - NUM_SPECIAL] for i in ids if i >= NUM_SPECIAL)
         return " ".join(text.replace(WORD_BOUNDARY, " ").split()) if self._boundary else text

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 BOS = -1  # left padding of a sentence's first contexts (never predicted)
 
@@ -89,24 +89,58 @@ class NgramLM:
         return total
 
 
+class WordLM:
+    """A word n-gram over the words of the training text, for fusion with a character-level search: a word is
+    scored when it ends (boundary token or end of hypothesis). Words never seen in training share id 0,
+    whose probability is only the smoothing's, so the search strongly prefers in-vocabulary words."""
+
+    def __init__(self, texts: Iterable[str], order: int, weight: float, boundary_id: int,
+                 spell: Callable[[Sequence[int]], str]):
+        words = sorted({w for t in texts for w in t.split()})
+        self.ids = {w: i + 1 for i, w in enumerate(words)}
+        self.lm = NgramLM.train(([self.ids[w] for w in t.split()] for t in texts), order, len(words) + 1)
+        self.weight, self.boundary_id, self.spell = weight, boundary_id, spell
+
+    def score(self, spelled: Sequence[int], context: tuple[int, ...]) -> tuple[float, tuple[int, ...]]:
+        """``(weight · log P(word | context), new context)`` for the word spelled by token ids ``spelled``
+        (nothing for an empty word)."""
+        if not spelled:
+            return 0.0, context
+        word = self.ids.get(self.spell(spelled), 0)
+        return self.weight * self.lm.log_prob(context, word), self.lm.context(context + (word,))
+
+
 class LMFusion:
     """Shallow fusion for CTC prefix beam search: a prefix is ranked by
-    ``log P_ctc(prefix) + weight · log P_lm(prefix) + bonus · len(prefix)``, and a finished hypothesis
-    also gets ``weight · log P_lm(EOS | prefix)``. The bonus per token offsets the LM's preference for
-    short outputs (Hannun et al. 2014, eq. 2)."""
+    ``log P_ctc(prefix) + weight · log P_lm(prefix) + bonus · len(prefix)`` (+ the :class:`WordLM`'s weighted
+    log-probability of its finished words, if given), and a finished hypothesis also scores the end of
+    sentence. The bonus per token offsets the LMs' preference for short outputs (Hannun et al. 2014, eq. 2).
+    A state is ``(token context, tokens of the current word, word context)``."""
 
-    def __init__(self, lm: NgramLM, weight: float, bonus: float):
-        self.lm, self.weight, self.bonus = lm, weight, bonus
+    def __init__(self, lm: NgramLM, weight: float, bonus: float, words: WordLM | None = None):
+        self.lm, self.weight, self.bonus, self.words = lm, weight, bonus, words
 
-    def start(self) -> tuple[int, ...]:
-        """The LM state of the empty prefix (its context)."""
-        return self.lm.context(())
+    def start(self) -> tuple:
+        """The LM state of the empty prefix."""
+        return self.lm.context(()), (), self.words.lm.context(()) if self.words else ()
 
-    def step(self, state: tuple[int, ...], token: int) -> tuple[float, tuple[int, ...]]:
+    def step(self, state: tuple, token: int) -> tuple[float, tuple]:
         """``(fused score gained by emitting token, the new state)``."""
-        score = self.weight * self.lm.log_prob(state, token) + self.bonus
-        return score, self.lm.context(state + (token,))
+        ctx, spelled, word_ctx = state
+        score = self.weight * self.lm.log_prob(ctx, token) + self.bonus
+        ctx = self.lm.context(ctx + (token,))
+        if self.words is None:
+            return score, (ctx, (), ())
+        if token == self.words.boundary_id:
+            gain, word_ctx = self.words.score(spelled, word_ctx)
+            return score + gain, (ctx, (), word_ctx)
+        return score, (ctx, spelled + (token,), word_ctx)
 
-    def finish(self, state: tuple[int, ...]) -> float:
+    def finish(self, state: tuple) -> float:
         """The fused score of ending the hypothesis in ``state``."""
-        return self.weight * self.lm.log_prob(state, self.lm.eos)
+        ctx, spelled, word_ctx = state
+        score = self.weight * self.lm.log_prob(ctx, self.lm.eos)
+        if self.words is not None:
+            gain, word_ctx = self.words.score(spelled, word_ctx)
+            score += gain + self.words.weight * self.words.lm.log_prob(word_ctx, self.words.lm.eos)
+        return score

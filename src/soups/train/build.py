@@ -21,7 +21,7 @@ from soups.data.streams import Stream, StreamConfig
 from soups.data.text import normalize_asr
 from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
 from soups.errors import ConfigError, DataError
-from soups.eval.ngram_lm import LMFusion, NgramLM
+from soups.eval.ngram_lm import LMFusion, NgramLM, WordLM
 from soups.model import ConformerEncoder, EncoderConfig, get_preset
 from soups.moo.engine import GradientEngine
 from soups.moo.hierarchy import Hierarchy, HierarchyConfig
@@ -94,13 +94,23 @@ def lm_texts(cfg: ExperimentConfig, exp_dir: Path) -> dict[str, list[str]]:
 
 
 def build_lm_fusions(cfg: ExperimentConfig, exp_dir: Path, tokenizers: dict) -> dict[str, LMFusion]:
-    """``{tokenizer key: LMFusion}`` for CTC beam search (``eval.lm``); empty when ``eval.lm.order`` is 0."""
+    """``{tokenizer key: LMFusion}`` for CTC beam search (``eval.lm``); empty when ``eval.lm.order`` is 0.
+    A word n-gram (``eval.lm.word_order``) needs a character tokenizer with a word-boundary token."""
     spec = cfg.eval.lm
     if spec.order == 0:
         return {}
-    return {key: LMFusion(NgramLM.train((tokenizers[key].encode(t) for t in texts), spec.order,
-                                        tokenizers[key].vocab_size), spec.weight, spec.bonus)
-            for key, texts in lm_texts(cfg, exp_dir).items()}
+    fusions = {}
+    for key, texts in lm_texts(cfg, exp_dir).items():
+        tok, words = tokenizers[key], None
+        if spec.word_order > 0:
+            boundary = getattr(tok, "boundary_id", None)
+            if boundary is None:
+                raise ConfigError("eval.lm.word_order", f"the word n-gram needs a character tokenizer with word "
+                                                        f"boundaries; {key!r} is {tok.kind!r} (set it to 0)")
+            words = WordLM(texts, spec.word_order, spec.word_weight, boundary, tok.decode)
+        lm = NgramLM.train((tok.encode(t) for t in texts), spec.order, tok.vocab_size)
+        fusions[key] = LMFusion(lm, spec.weight, spec.bonus, words)
+    return fusions
 
 
 def _train(spec, texts: list[str], key: str):

@@ -224,12 +224,15 @@ class LMConfig:
     order: int = 0                       # n-gram order (0: no LM)
     weight: float = 0.5                  # LM log-probability weight
     bonus: float = 1.0                   # score per emitted token
+    word_order: int = 0                  # > 0: also a word n-gram (character tokenizers with word boundaries)
+    word_weight: float = 0.3             # its log-probability weight, added when a word ends
 
     def validate(self, prefix: str) -> None:
         if self.order < 0:
             raise ConfigError(f"{prefix}.order", f"must be >= 0 (0: no LM), got {self.order}")
-        if self.weight < 0:
-            raise ConfigError(f"{prefix}.weight", f"must be >= 0, got {self.weight}")
+        for key in ("weight", "word_weight", "word_order"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{prefix}.{key}", f"must be >= 0, got {getattr(self, key)}")
 
 
 @dataclass
