@@ -75,6 +75,9 @@ def test_bad_lm_settings_name_the_key():
         load_config(None, ["eval.ctc_beam=0"], data=base)
     with pytest.raises(ConfigError, match="eval.lm.ordr"):
         load_config(None, ["eval.lm.ordr=4"], data=base)
+    with pytest.raises(ConfigError, match="eval.lm.word_order.*tokenizers.asr is 'spm'"):
+        load_config(None, ["eval.ctc_beam=4", "eval.lm={order: 4, word_order: 2}"], data=base)
+    load_config(None, ["eval.ctc_beam=4", "eval.lm={order: 4, word_order: 2}", "tokenizers.asr.kind=char"], data=base)
 
 
 def test_transcribe_files_of_any_rate_and_channel_count(trained, tmp_path):

@@ -119,7 +119,8 @@ def test_the_demo_config_trains_with_vm_msp_uas_end_to_end(tiny_corpus, tmp_path
     demo = Path(__file__).parents[2] / "configs" / "demo.yaml"
     cfg = load_config(demo, [f"data.dir={tiny_corpus}", "train.max_steps=3", "data.dev_utterances=2", "train.log_every=1",
                              "model.encoder={d_model: 64, num_blocks: 2, num_heads: 2, subsampling_channels: 16}",
-                             "tokenizers.asr={kind: spm, vocab_size: 100}", "tokenizers.st={kind: spm, vocab_size: 100}"])
+                             "tokenizers.st={kind: spm, vocab_size: 100}"])
+    assert cfg.eval.lm.word_order > 0 and cfg.tokenizers.asr.kind == "char"  # the demo's LM decoding runs too
     assert cfg.moo.hierarchy["formulation"] == "vm" and cfg.moo.hierarchy["levels"] == "uas"
     assert len(cfg.objectives) == 10
     summary = run_training(cfg, tmp_path / "exp", progress=False)

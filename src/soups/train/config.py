@@ -277,6 +277,7 @@ class ExperimentConfig:
             raise ConfigError("objectives", f"duplicate objective name(s) {dup}")
         if sum(o.task == "ssl" for o in self.objectives) > 1:
             raise ConfigError("objectives", "at most one self-supervised objective")
+        self._validate_word_lm()
         used = set(self.supervised_langs) | {lang for o in self.objectives if o.task == "ssl"
                                              for lang in (o.langs or self.supervised_langs)}
         for key in ("train_sources", "dev_sources", "test_sources", "ssl_sources", "subset_fraction", "upsample"):
@@ -284,6 +285,25 @@ class ExperimentConfig:
             if unused:
                 raise ConfigError(f"data.{key}", f"language(s) {unused} are used by no objective",
                                   choices=sorted(used))
+
+    def _validate_word_lm(self) -> None:
+        """A word n-gram (``eval.lm.word_order``) spells words from characters: every CTC tokenizer must be
+        ``char`` (known before training, unlike a missing word boundary, which decoding reports)."""
+        if self.eval.lm.word_order == 0:
+            return
+        for o in self.objectives:
+            if o.task == "asr":
+                per_lang = o.lang in self.tokenizers.asr_per_language
+                key = f"tokenizers.asr_per_language.{o.lang}" if per_lang else "tokenizers.asr"
+                spec = self.tokenizers.asr_per_language[o.lang] if per_lang else self.tokenizers.asr
+            elif o.task == "st" and o.head == "ctc":
+                key, spec = "tokenizers.st", self.tokenizers.st
+            else:
+                continue
+            if spec.kind != "char":
+                raise ConfigError("eval.lm.word_order", f"the word n-gram needs character tokenizers; {key} is "
+                                                        f"{spec.kind!r} ({o.name}): set {key}.kind char or "
+                                                        "eval.lm.word_order 0")
 
     @property
     def supervised_langs(self) -> list[str]:
