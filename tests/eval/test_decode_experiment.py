@@ -115,7 +115,7 @@ def test_word_lm_needs_a_character_tokenizer(trained):
     cfg, exp = trained   # make_cfg's tokenizers are SentencePiece
     cfg.eval.lm.word_order = 2
     try:
-        with pytest.raises(ConfigError, match="eval.lm.word_order.*'spm'"):
+        with pytest.raises(ConfigError, match="eval.lm.word_order.*'asr_en' \\('spm'\\) has none"):
             build_lm_fusions(cfg, exp, load_tokenizers(exp / "tokenizers.json"))
     finally:
         cfg.eval.lm.word_order = 0

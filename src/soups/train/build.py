@@ -105,8 +105,8 @@ def build_lm_fusions(cfg: ExperimentConfig, exp_dir: Path, tokenizers: dict) -> 
         if spec.word_order > 0:
             boundary = getattr(tok, "boundary_id", None)
             if boundary is None:
-                raise ConfigError("eval.lm.word_order", f"the word n-gram needs a character tokenizer with word "
-                                                        f"boundaries; {key!r} is {tok.kind!r} (set it to 0)")
+                raise ConfigError("eval.lm.word_order", f"the word n-gram needs a tokenizer with a word-boundary "
+                                                        f"token; {key!r} ({tok.kind!r}) has none (set it to 0)")
             words = WordLM(texts, spec.word_order, spec.word_weight, boundary, tok.decode)
         lm = NgramLM.train((tok.encode(t) for t in texts), spec.order, tok.vocab_size)
         fusions[key] = LMFusion(lm, spec.weight, spec.bonus, words)
