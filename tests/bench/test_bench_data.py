@@ -31,3 +31,18 @@ def test_bench_data_json(tmp_path, capsys):
     # building the stream leaves no per-utterance objects alive (an eager CutSet would add ~9 per cut)
     assert s["objects_after_build"] - s["objects_after_imports"] < n // 10
     assert s["peak_rss_mb"] >= s["rss_after_first_batch_mb"] > 0 and s["eager_kb_per_cut"] > 0
+
+
+def test_bench_padding_reports_the_utterance_share_of_the_joint_batch(tiny_corpus, tmp_path, capsys):
+    config = tmp_path / "demo.yaml"
+    text = open("configs/demo.yaml").read()
+    assert "dir: data/synthetic-small" in text
+    config.write_text(text.replace("dir: data/synthetic-small", f"dir: {tiny_corpus}"))
+    assert main(["bench", "data", "--work", str(tmp_path), "--skip-throughput", "--padding", str(config),
+                 "--padding-steps", "40", "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)["padding"]
+    assert p["steps"] == 40 and p["window"] == 40
+    for name in ("synchronised", "own_epochs"):
+        assert len(p[name]) == 1 and 0 < p[name][0] < 1 and p[f"{name}_mean"] == p[name][0]
+    # (that synchronised streams batch similar durations is tested in tests/data/test_streams.py; 40 utterances
+    # per language give only 2 duration buckets, too few for the two shares to differ reliably here)

@@ -27,6 +27,9 @@ def _register_data(bsub) -> None:
     p.add_argument("--batch-cuts", type=int, default=16, help="utterances per batch (default: 16)")
     p.add_argument("--work", default="runs/bench-data", help="working folder (corpus and manifests are reused)")
     p.add_argument("--skip-throughput", action="store_true", help="only the start-up part")
+    p.add_argument("--padding", metavar="CONFIG", default=None,
+                   help="also: padding share of the joint encoder pass with this experiment config's streams")
+    p.add_argument("--padding-steps", type=int, default=600, help="steps drawn for --padding (default: 600)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_data)
 
@@ -97,6 +100,11 @@ def _summary_data(result: dict) -> str:
                      f"{s['first_batch_s']} s; RSS {s['rss_after_imports_mb']} -> {s['rss_after_build_mb']} -> "
                      f"{s['rss_after_first_batch_mb']} MB (peak {s['peak_rss_mb']}); eager cuts would need "
                      f"~{s['eager_estimate_mb']} MB")
+    if result.get("padding"):
+        p = result["padding"]
+        lines.append(f"joint-batch utterance share over {p['steps']} steps ({p['config']}): synchronised streams "
+                     f"{p['synchronised_mean']} {p['synchronised']}, own epochs {p['own_epochs_mean']} "
+                     f"{p['own_epochs']}")
     return "\n".join(lines)
 
 
@@ -105,6 +113,10 @@ def run_data(args) -> int:
 
     result = run_data_bench(args.work, args.manifest_size, args.size, args.threads, args.batch_cuts,
                             args.skip_throughput)
+    if args.padding:
+        from soups.bench.padding import bench_padding
+
+        result["padding"] = bench_padding(args.padding, args.padding_steps, min(100, args.padding_steps))
     print(json.dumps(result, ensure_ascii=False) if args.json else _summary_data(result))
     return 0
 

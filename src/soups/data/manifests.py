@@ -30,7 +30,8 @@ def manifest_path(data_dir: str | Path, lang: str, split: str) -> Path:
 
 
 def save_cuts(cuts: Iterable, path: str | Path) -> int:
-    """Write cuts as gzipped JSON lines, atomically and reproducibly; returns the number written."""
+    """Write cuts as gzipped JSON lines, atomically and reproducibly; returns the number written. A file that
+    already holds exactly these bytes is left untouched (its mtime too: features computed from it stay valid)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -39,7 +40,10 @@ def save_cuts(cuts: Iterable, path: str | Path) -> int:
         for cut in cuts:
             f.write((json.dumps(cut.to_dict(), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
             n += 1
-    tmp.replace(path)
+    if path.is_file() and path.stat().st_size == tmp.stat().st_size and path.read_bytes() == tmp.read_bytes():
+        tmp.unlink()
+    else:
+        tmp.replace(path)
     return n
 
 

@@ -10,6 +10,15 @@ the paper's sampling controls and exact resume.
 * **Equal batch sizes**: every stream gets the same ``max_cuts`` (and/or ``max_duration``) constraint.
 * **Distributed**: every rank samples the same *global* batch and keeps its shard (``cuts[rank::world]``), so
   N processes see exactly the utterances one process would (the property the MOO reductions rely on).
+* **Synchronised buckets**: the streams of one experiment share fixed duration bins and an epoch length in
+  batches (the trainer's epoch; :func:`synchronise`). Within an epoch each stream cycles its cuts endlessly
+  (``CutSet.repeat``, as lhotse does for multi-source training: a cut may come up twice before another comes up
+  once, as with any manifest larger than lhotse's buffer), so every sampler restarts at the same step and
+  lhotse's synchronised bucket choice (``sync_buckets``: one bucket-RNG draw per batch, the same seed in every
+  sampler) puts utterances of similar duration into every stream's batch of a step. The joint encoder pass over
+  all streams then pads little: on the demo, utterances fill 86 % of the padded batch over 600 steps, against
+  71 % when each stream keeps its own epochs (82 % until the first stream wraps around, ~64 % after;
+  ``soups bench data --padding configs/demo.yaml``).
 * **Exact resume**: the state is ``(epoch, batches consumed in that epoch)``; restoring rebuilds the sampler
   and fast-forwards, so prefetching never makes the state drift.
 
@@ -20,6 +29,7 @@ the paper's sampling controls and exact resume.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -28,6 +38,7 @@ from typing import Callable
 
 from lhotse import CutSet
 from lhotse.dataset import DynamicBucketingSampler
+from lhotse.dataset.sampling.dynamic_bucketing import estimate_duration_buckets
 
 from soups.data.manifests import count_cuts, load_cuts, manifest_path
 from soups.data.skips import SkipLog
@@ -67,6 +78,8 @@ class StreamConfig:
     num_buckets: int = 8
     shuffle: bool = True
     seed: int = 0
+    duration_bins: tuple[float, ...] | None = None   # fixed bucket bounds (s); None: estimated per stream
+    epoch_batches: int | None = None   # an epoch of this many batches, cycling the cuts; None: one pass
 
     def __post_init__(self) -> None:
         if self.max_cuts is None and self.max_duration is None:
@@ -103,6 +116,17 @@ def stream_cuts(cfg: StreamConfig) -> tuple[CutSet, int]:
     return CutSet.mux(*parts, weights=sizes, seed=cfg.seed), sum(sizes)
 
 
+def synchronise(streams: list["Stream"], epoch_batches: int, sample_per_stream: int = 2000) -> None:
+    """Make the streams of one experiment draw batches of similar durations at every step (see the module
+    docstring): the same epoch length in batches and the same duration bins — lhotse's estimate over the first
+    ``sample_per_stream`` cuts of every stream, with the fewest buckets any stream allows."""
+    num_buckets = min(s.num_buckets() for s in streams)
+    sample = itertools.chain.from_iterable(itertools.islice(s.cuts, sample_per_stream) for s in streams)
+    bins = tuple(estimate_duration_buckets(sample, num_buckets))
+    for s in streams:
+        s.cfg.duration_bins, s.cfg.epoch_batches = bins, epoch_batches
+
+
 class Stream:
     """An endless sequence of batches for one stream (new epoch = new shuffle)."""
 
@@ -112,6 +136,7 @@ class Stream:
         self.keep, self.skips = keep, skips if skips is not None else SkipLog()
         self.rank, self.world_size = rank, world_size
         self._skipped_ids: set[str] = set()
+        self._rejected_run = 0   # consecutive cuts the filter refused
         self.cuts, self.num_cuts = stream_cuts(cfg)
         self.epoch, self.batches = 0, 0
         self._iter = None
@@ -121,7 +146,11 @@ class Stream:
             return True
         reason = self.keep(cut)
         if reason is None:
+            self._rejected_run = 0
             return True
+        self._rejected_run += 1
+        if self._rejected_run > self.num_cuts:  # a whole pass refused (an endless epoch never runs dry)
+            raise self._no_data()
         if cut.id not in self._skipped_ids:  # count each cut once, not once per epoch
             self._skipped_ids.add(cut.id)
             self.skips.skip(reason, None, None, f"stream {self.cfg.name}: cut {cut.id}",
@@ -129,13 +158,22 @@ class Stream:
         return False
 
     def _new_sampler(self) -> DynamicBucketingSampler:
-        cuts = self.cuts.filter(self._filter) if self.keep is not None else self.cuts
+        cuts = self.cuts.repeat(preserve_id=True) if self.cfg.epoch_batches else self.cuts  # endless: see above
+        cuts = cuts.filter(self._filter) if self.keep is not None else cuts
+        bins = list(self.cfg.duration_bins) if self.cfg.duration_bins else None
         sampler = DynamicBucketingSampler(
             cuts, max_cuts=self.cfg.max_cuts, max_duration=self.cfg.max_duration, shuffle=self.cfg.shuffle,
-            num_buckets=self.num_buckets(), seed=self.cfg.seed, world_size=1, rank=0, drop_last=False,
-            buffer_size=max(2000, min(20000, self.num_cuts)), num_cuts_for_bins_estimate=2000)
+            num_buckets=self.num_buckets(), duration_bins=bins, seed=self.cfg.seed, world_size=1, rank=0,
+            drop_last=False, buffer_size=self._buffer_size(), num_cuts_for_bins_estimate=2000)
         sampler.set_epoch(self.epoch)
         return sampler
+
+    def _buffer_size(self) -> int:
+        """Cuts lhotse holds for bucketing: the whole stream up to 20,000; an endless (cycling) stream never
+        more than one copy of its cuts, so that a small stream does not fill the buffer with repeats."""
+        if self.cfg.epoch_batches:
+            return min(20000, max(self.num_cuts, self.cfg.max_cuts or 1))
+        return max(2000, min(20000, self.num_cuts))
 
     def num_buckets(self) -> int:
         """``cfg.num_buckets``, reduced for small streams so that buckets hold >= 4 full batches (fewer
@@ -144,7 +182,9 @@ class Stream:
         return max(2, min(self.cfg.num_buckets, self.num_cuts // (4 * per_batch)))  # lhotse needs >= 2
 
     def _next_cuts(self):
-        if self._iter is None:
+        if self._iter is None or self.batches == self.cfg.epoch_batches:
+            if self._iter is not None:
+                self.epoch, self.batches = self.epoch + 1, 0
             self._iter = iter(self._new_sampler())
         for _ in range(2):
             try:
@@ -152,8 +192,11 @@ class Stream:
             except StopIteration:
                 self.epoch, self.batches = self.epoch + 1, 0
                 self._iter = iter(self._new_sampler())
-        raise RuntimeError(f"stream {self.cfg.name!r} has no data (every cut was filtered out: "
-                           f"{self.skips.summary()})")
+        raise self._no_data()
+
+    def _no_data(self) -> RuntimeError:
+        return RuntimeError(f"stream {self.cfg.name!r} has no data (every cut was filtered out: "
+                            f"{self.skips.summary()})")
 
     def next_batch(self):
         """The next batch (this rank's shard of the global batch), collated."""

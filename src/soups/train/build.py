@@ -17,7 +17,7 @@ from soups.data.batch import collate
 from soups.data.features import CMVNAccumulator, GlobalCMVN, ctc_frames_needed, frames_after_subsampling
 from soups.data.manifests import load_cuts
 from soups.data.skips import SkipLog
-from soups.data.streams import Stream, StreamConfig
+from soups.data.streams import Stream, StreamConfig, synchronise
 from soups.data.text import normalize_asr
 from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
 from soups.errors import ConfigError, DataError
@@ -188,16 +188,26 @@ def ctc_filter(cfg: ExperimentConfig, stream: str, tokenizers: dict):
     return keep
 
 
+def stream_configs(cfg: ExperimentConfig) -> dict[str, StreamConfig]:
+    """Each stream's sampling config (batch size, buckets, a per-stream seed)."""
+    return {name: StreamConfig(name, tuple(sources), cfg.data.batch_cuts, cfg.data.max_duration,
+                               cfg.data.num_buckets, True, cfg.train.seed * 1000 + i)
+            for i, (name, sources) in enumerate(stream_sources(cfg).items())}
+
+
+def synchronise_streams(cfg: ExperimentConfig, streams: dict[str, Stream]) -> None:
+    """Shared duration bins and epoch length (``soups.data.streams``): similar durations in every step."""
+    synchronise(list(streams.values()), steps_per_epoch(cfg, streams) * cfg.train.accumulate)
+
+
 def build_streams(cfg: ExperimentConfig, tokenizers: dict, cmvn: GlobalCMVN, skips: SkipLog,
                   rank: int = 0, world_size: int = 1) -> dict[str, Stream]:
     asr_toks = {k[4:]: t for k, t in tokenizers.items() if k.startswith("asr_")}
     st_tok = tokenizers.get("st")
-    streams = {}
-    for i, (name, sources) in enumerate(stream_sources(cfg).items()):
-        sc = StreamConfig(name, tuple(sources), cfg.data.batch_cuts, cfg.data.max_duration, cfg.data.num_buckets,
-                          True, cfg.train.seed * 1000 + i)
-        collate_fn = lambda s, cuts: collate(s, cuts, cmvn, asr_toks, st_tok)  # noqa: E731
-        streams[name] = Stream(sc, collate_fn, ctc_filter(cfg, name, tokenizers), skips, rank, world_size)
+    collate_fn = lambda s, cuts: collate(s, cuts, cmvn, asr_toks, st_tok)  # noqa: E731
+    streams = {name: Stream(sc, collate_fn, ctc_filter(cfg, name, tokenizers), skips, rank, world_size)
+               for name, sc in stream_configs(cfg).items()}
+    synchronise_streams(cfg, streams)
     return streams
 
 
