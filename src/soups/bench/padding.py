@@ -7,7 +7,7 @@ utterance seconds among the padded seconds — with the streams synchronised as 
 duration bins and epoch length, :func:`soups.data.streams.synchronise`) and, for comparison, with each stream
 on its own epochs and bins (how training drew batches before)::
 
-    soups bench data --padding configs/demo.yaml --skip-throughput --json     # ~1 min on the small corpus
+    soups bench data --padding configs/demo.yaml --skip-throughput --json     # ~12 s on the small corpus
 
 >>> bench_padding("configs/demo.yaml", steps=200, window=100)      # doctest: +SKIP
 {'config': 'configs/demo.yaml', 'steps': 200, 'window': 100, 'synchronised': [0.87, 0.88], ...}

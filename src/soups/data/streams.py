@@ -17,7 +17,7 @@ the paper's sampling controls and exact resume.
   lhotse's synchronised bucket choice (``sync_buckets``: one bucket-RNG draw per batch, the same seed in every
   sampler) puts utterances of similar duration into every stream's batch of a step. The joint encoder pass over
   all streams then pads little: on the demo, utterances fill 86 % of the padded batch over 600 steps, against
-  71 % when each stream keeps its own epochs (82 % until the first stream wraps around, ~64 % after;
+  72 % when each stream keeps its own epochs (82 % until the first stream wraps around, ~66 % after;
   ``soups bench data --padding configs/demo.yaml``).
 * **Exact resume**: the state is ``(epoch, batches consumed in that epoch)``; restoring rebuilds the sampler
   and fast-forwards, so prefetching never makes the state drift.
