@@ -184,12 +184,3 @@ def test_lm_fusion_resolves_an_acoustically_ambiguous_word():
     lm = NgramLM.train([[1, 2]] * 10, order=2, vocab_size=4)
     assert ctc_prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, weight=1.0, bonus=0.0))[0] == [1, 2]
     assert len(ctc_prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, 1.0, bonus=50.0))[0]) <= 3
-
-
-def test_speed_t300_v500_beam8():
-    import time
-
-    lp = torch.randn(300, 500, generator=torch.Generator().manual_seed(0)).log_softmax(-1)
-    t0 = time.perf_counter()
-    ctc_prefix_beam_search(lp, beam=8)
-    assert time.perf_counter() - t0 < 2.0  # ~0.04 s on the dev machine; generous for shared CPUs

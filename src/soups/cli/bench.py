@@ -1,4 +1,4 @@
-"""``soups bench data|moo|dist``: benchmarks that print one JSON object (``--json``) or a short summary.
+"""``soups bench data|moo|dist|decode``: benchmarks that print one JSON object (``--json``) or a short summary.
 
 Examples::
 
@@ -6,6 +6,8 @@ Examples::
     soups bench data --manifest-size 300000 --json     # + start-up time and memory on a 300k-cut manifest
     soups bench moo --json --growth                    # MOO modes vs linear (tiny + mid), cost growth with M
     soups bench dist --json                            # 2 gloo processes vs 1: weight/lambda diffs, step time
+    soups bench decode --json                          # CTC prefix beam search speed, without and with an LM
+    soups bench data --padding configs/demo.yaml --skip-throughput --json   # padding of the joint encoder pass
 
 Each benchmark registers itself in :data:`BENCHES` (``name -> register function``).
 """
@@ -44,6 +46,16 @@ def _positive_ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected one positive integer, got {text!r}")
+    return value
+
+
 def _register_moo(bsub) -> None:
     p = bsub.add_parser("moo", help="gradient engine modes: step time and peak memory as ratios to linear")
     p.add_argument("--model", choices=["tiny", "mid", "both"], default="both",
@@ -74,8 +86,20 @@ def _register_dist(bsub) -> None:
     p.set_defaults(func=run_dist)
 
 
+def _register_decode(bsub) -> None:
+    p = bsub.add_parser("decode", help="CTC prefix beam search speed, without and with an n-gram LM")
+    p.add_argument("--frames", type=_positive_int, default=300, help="frames per utterance (default: 300)")
+    p.add_argument("--utterances", type=_positive_int, default=5, help="utterances per setting (default: 5)")
+    p.add_argument("--vocabs", type=_positive_ints, default=(64, 500), metavar="V,V,...",
+                   help="vocabulary sizes (default: 64,500)")
+    p.add_argument("--beams", type=_positive_ints, default=(8, 32), metavar="B,B,...", help="default: 8,32")
+    p.add_argument("--topk", type=_positive_int, default=8, help="symbols per frame that may extend a prefix (default: 8)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run_decode)
+
+
 # name -> function(bench_subparsers) adding that benchmark's parser
-BENCHES = {"data": _register_data, "moo": _register_moo, "dist": _register_dist}
+BENCHES = {"data": _register_data, "moo": _register_moo, "dist": _register_dist, "decode": _register_decode}
 
 
 def register(sub) -> None:
@@ -131,6 +155,14 @@ def run_moo(args) -> int:
                            args.quick, args.threads, args.max_step_s, growth_m=args.growth_m,
                            log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(json.dumps(result, ensure_ascii=False) if args.json else summary(result))
+    return 0
+
+
+def run_decode(args) -> int:
+    from soups.bench.decode import bench_decode, summary
+
+    result = bench_decode(args.frames, args.utterances, args.vocabs, args.beams, args.topk)
+    print(json.dumps(result) if args.json else summary(result))
     return 0
 
 
