@@ -5,6 +5,7 @@ from __future__ import annotations
 import doctest
 import itertools
 import math
+import os
 from collections import defaultdict
 
 import pytest
@@ -184,3 +185,40 @@ def test_lm_fusion_resolves_an_acoustically_ambiguous_word():
     lm = NgramLM.train([[1, 2]] * 10, order=2, vocab_size=4)
     assert ctc_prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, weight=1.0, bonus=0.0))[0] == [1, 2]
     assert len(ctc_prefix_beam_search(lp, beam=4, fusion=LMFusion(lm, 1.0, bonus=50.0))[0]) <= 3
+
+
+def test_forked_workers_find_the_same_hypotheses_in_order():
+    """The search spread over worker processes (longest utterances first) returns exactly the sequential
+    result, per utterance and in the input order, LM fusion included."""
+    g = torch.Generator().manual_seed(13)
+    utts = [torch.randn(n, 6, generator=g, dtype=torch.float64).mul(2).log_softmax(-1) for n in (9, 30, 4, 17, 0, 12)]
+    fusion = LMFusion(NgramLM.train([[1, 2, 3], [4, 5], [2, 2]], order=3, vocab_size=6), weight=0.7, bonus=0.5)
+    one = ctc_prefix_beam_search_nbest(utts, beam=5, nbest=3, fusion=fusion)
+    two = ctc_prefix_beam_search_nbest(utts, beam=5, nbest=3, fusion=fusion, workers=2)
+    assert two == one and len(one) == 6 and [h for h, _ in one[4]] == [[]]  # no frames: only the empty labelling
+    padded = torch.nn.utils.rnn.pad_sequence(utts, batch_first=True)  # the list means its own lengths
+    assert ctc_prefix_beam_search(padded, [len(u) for u in utts], beam=5, fusion=fusion) == [h[0][0] for h in one]
+    assert ctc_prefix_beam_search(utts, beam=5, fusion=fusion, workers=8) == [h[0][0] for h in one]
+
+
+def test_bad_workers_and_ragged_lists_are_refused():
+    lp = torch.randn(5, 4).log_softmax(-1)
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        ctc_prefix_beam_search(lp, workers=0)
+    with pytest.raises(ValueError, match="same V"):
+        ctc_prefix_beam_search([lp, lp[:, :3]])
+
+
+def test_workers_are_separate_processes(tmp_path, monkeypatch):
+    search = ctc_decode._search_one
+
+    def logged(*args, **kwargs):  # forked workers inherit the patched module
+        with open(tmp_path / "pids", "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(ctc_decode, "_search_one", logged)
+    utts = [torch.randn(40, 5, generator=torch.Generator().manual_seed(i)).log_softmax(-1) for i in range(8)]
+    ctc_prefix_beam_search(utts, beam=4, workers=2)
+    pids = (tmp_path / "pids").read_text().split()
+    assert len(pids) == 8 and str(os.getpid()) not in pids and 1 <= len(set(pids)) <= 2

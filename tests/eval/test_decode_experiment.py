@@ -65,6 +65,18 @@ def test_eval_with_and_without_the_lm_and_with_overrides(trained):
         evaluate_experiment(exp, "test", max_utterances=2, overrides=["train.max_steps=3"])
 
 
+def test_ctc_search_workers_change_nothing_but_the_time(trained):
+    from soups.eval.experiment import evaluate_experiment
+
+    _, exp = trained
+    hyps = lambda res: {k: open(v["hyp"]).read() for k, v in res["objectives"].items()}  # noqa: E731
+    one = hyps(evaluate_experiment(exp, "test", max_utterances=6, overrides=["eval.ctc_workers=1"]))
+    two = hyps(evaluate_experiment(exp, "test", max_utterances=6, overrides=["eval.ctc_workers=2"]))
+    assert two == one and len(one["asr_en"].splitlines()) == 6
+    with pytest.raises(ConfigError, match="eval.ctc_workers"):
+        evaluate_experiment(exp, "test", max_utterances=2, overrides=["eval.ctc_workers=0"])
+
+
 def test_bad_lm_settings_name_the_key():
     base = {"objectives": [{"name": "asr_en", "task": "asr", "lang": "en"}]}
     with pytest.raises(ConfigError, match="eval.lm.order.*ctc_beam"):

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import heapq
 import math
+import multiprocessing
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -42,7 +44,14 @@ def _logaddexp(a: float, b: float) -> float:
 
 
 def _batch_and_lengths(log_probs, lengths) -> tuple[Tensor, Tensor]:
-    """``(B, T, V)`` float tensor (a ``(T, V)`` input becomes B = 1) and validated ``(B,)`` lengths."""
+    """``(B, T, V)`` float tensor (a ``(T, V)`` input becomes B = 1; a list of ``(T_i, V)`` utterances is
+    padded, their lengths ``T_i`` unless given) and validated ``(B,)`` lengths."""
+    if isinstance(log_probs, (list, tuple)):
+        utts = [torch.as_tensor(u).detach().cpu() for u in log_probs]
+        if not utts or any(u.dim() != 2 or u.shape[1] != utts[0].shape[1] for u in utts):
+            raise ValueError("a list of log_probs must hold (T_i, V) tensors with the same V")
+        lengths = [u.shape[0] for u in utts] if lengths is None else lengths
+        log_probs = torch.nn.utils.rnn.pad_sequence(utts, batch_first=True)
     x = torch.as_tensor(log_probs).detach().cpu()
     if x.dim() == 2:
         x = x.unsqueeze(0)
@@ -157,21 +166,57 @@ def _search_one(lp: Tensor, beam: int, blank: int, prune: float | None, topk: in
     return scored
 
 
+# What forked search workers read (inherited, never pickled: an LM's tables can be large).
+_SHARED: tuple | None = None
+
+
+def _search_shared(i: int) -> list[Hypothesis]:
+    x, lens, kwargs, nbest = _SHARED
+    return _search_one(x[i, : int(lens[i])], **kwargs)[:nbest]
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)  # the parent's OpenMP pool does not survive fork (as in DataLoader workers)
+
+
+def _search_all(x: Tensor, lens: Tensor, kwargs: dict, nbest: int, workers: int) -> list[list[Hypothesis]]:
+    """``_search_one`` on every utterance, in ``workers`` forked processes when there is enough work."""
+    global _SHARED
+    _SHARED = (x, lens, kwargs, nbest)
+    try:
+        workers = min(workers, len(lens))
+        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return [_search_shared(i) for i in range(len(lens))]
+        longest_first = sorted(range(len(lens)), key=lambda i: -int(lens[i]))  # balances the workers
+        with warnings.catch_warnings():  # Python >= 3.12 warns on fork with threads alive (torch's pool)
+            warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks.*")
+            with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
+                found = pool.map(_search_shared, longest_first, chunksize=1)
+        out: list = [None] * len(lens)
+        for i, hyps in zip(longest_first, found):
+            out[i] = hyps
+        return out
+    finally:
+        _SHARED = None
+
+
 @torch.no_grad()
 def ctc_prefix_beam_search_nbest(
-    log_probs: Tensor | np.ndarray, lengths: Tensor | Sequence[int] | None = None, beam: int = 8, blank: int = 0,
-    prune: float | None = -10.0, topk: int | None = None, nbest: int | None = None,
-    fusion: LMFusion | None = None,
+    log_probs: Tensor | np.ndarray | list, lengths: Tensor | Sequence[int] | None = None, beam: int = 8,
+    blank: int = 0, prune: float | None = -10.0, topk: int | None = None, nbest: int | None = None,
+    fusion: LMFusion | None = None, workers: int = 1,
 ) -> list[list[Hypothesis]]:
     """CTC prefix beam search; per utterance up to ``nbest`` (default ``beam``) ``(labels, log P)``, best first.
 
-    ``log_probs`` (B, T, V) or (T, V) log-probabilities (log-softmax outputs); ``lengths`` (B,).
+    ``log_probs`` (B, T, V) or (T, V) log-probabilities (log-softmax outputs), or a list of ``(T_i, V)``
+    utterances; ``lengths`` (B,).
     Pruning per frame (as in common decoders): only the ``topk`` (default ``beam``) most probable
     symbols may extend a prefix, and of those only symbols with log-probability ``>= prune``
     (``None``: no threshold). ``log P`` sums the alignments the beam kept, so it is a lower bound
     of the labelling probability, exact when nothing was pruned (``topk=V, prune=None``, beam large).
     With ``fusion`` (:class:`~soups.eval.ngram_lm.LMFusion`) the score also holds the weighted LM
-    log-probability (end of sentence included) and the length bonus.
+    log-probability (end of sentence included) and the length bonus. ``workers`` > 1 searches the
+    utterances in that many forked processes (the search is pure Python); the result is the same.
 
     >>> lp = torch.log(torch.tensor([[0.5, 0.4, 0.1], [0.5, 0.4, 0.1]]))
     >>> [(s, round(math.exp(p), 2)) for s, p in ctc_prefix_beam_search_nbest(lp, beam=3, nbest=2)[0]]
@@ -179,18 +224,17 @@ def ctc_prefix_beam_search_nbest(
     """
     if beam < 1:
         raise ValueError(f"beam must be >= 1, got {beam}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     x, lens = _batch_and_lengths(log_probs, lengths)
-    x = x.double()
-    out = []
-    for i in range(x.shape[0]):
-        hyps = _search_one(x[i, : int(lens[i])], beam, blank, prune, topk, fusion)
-        out.append(hyps[: nbest if nbest is not None else beam])
-    return out
+    kwargs = dict(beam=beam, blank=blank, prune=prune, topk=topk, fusion=fusion)
+    return _search_all(x.double(), lens, kwargs, nbest if nbest is not None else beam, workers)
 
 
 def ctc_prefix_beam_search(
-    log_probs: Tensor | np.ndarray, lengths: Tensor | Sequence[int] | None = None, beam: int = 8, blank: int = 0,
-    prune: float | None = -10.0, topk: int | None = None, fusion: LMFusion | None = None,
+    log_probs: Tensor | np.ndarray | list, lengths: Tensor | Sequence[int] | None = None, beam: int = 8,
+    blank: int = 0, prune: float | None = -10.0, topk: int | None = None, fusion: LMFusion | None = None,
+    workers: int = 1,
 ) -> list[list[int]]:
     """The best labelling per utterance found by :func:`ctc_prefix_beam_search_nbest` (same arguments).
 
@@ -199,4 +243,4 @@ def ctc_prefix_beam_search(
     ([[1, 1]], [[1]])
     """
     return [h[0][0] for h in ctc_prefix_beam_search_nbest(log_probs, lengths, beam, blank, prune, topk, nbest=1,
-                                                         fusion=fusion)]
+                                                         fusion=fusion, workers=workers)]

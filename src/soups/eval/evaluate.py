@@ -36,6 +36,7 @@ class DecodeOptions:
     batch_cuts: int = 32
     ctc_topk: int | None = None      # CTC beam search: symbols per frame (None: the beam)
     fusions: dict = field(default_factory=dict)  # tokenizer key -> LMFusion for CTC beam search (eval.lm)
+    ctc_workers: int = 1             # processes searching CTC beams (evaluate: all of an objective's utterances)
 
 
 def _batches(cuts: list, size: int):
@@ -44,19 +45,29 @@ def _batches(cuts: list, size: int):
         yield order[i:i + size]
 
 
+def _tokenizer(obj, tokenizers: dict):
+    key = f"asr_{obj.lang}" if obj.task == "asr" else "st"
+    return key, tokenizers[key]
+
+
+def _ctc_search(obj, log_probs, lengths, opts: DecodeOptions, tokenizers: dict) -> list[str]:
+    """CTC prefix beam search (LM fusion of the objective's tokenizer, if any) -> texts."""
+    key, tok = _tokenizer(obj, tokenizers)
+    ids = ctc_prefix_beam_search(log_probs, lengths, beam=opts.ctc_beam, topk=opts.ctc_topk,
+                                 fusion=opts.fusions.get(key), workers=opts.ctc_workers)
+    return [tok.decode(seq) for seq in ids]
+
+
 def decode_objective(obj, view, opts: DecodeOptions, tokenizers: dict) -> list[str]:
     """Hypotheses of one objective for one batch of encoder outputs."""
     if isinstance(obj, GenderObjective):
         return [GENDERS[int(i)] for i in obj.head(view.out, view.mask).argmax(-1)]
-    key = f"asr_{obj.lang}" if obj.task == "asr" else "st"
-    tok = tokenizers[key]
+    _, tok = _tokenizer(obj, tokenizers)
     if isinstance(obj, CTCObjective):
         log_probs = obj.head(view.out).cpu()
         if opts.ctc_beam > 1:
-            ids = ctc_prefix_beam_search(log_probs, view.lengths.cpu(), beam=opts.ctc_beam, topk=opts.ctc_topk,
-                                         fusion=opts.fusions.get(key))
-        else:
-            ids = ctc_greedy(log_probs, view.lengths.cpu())
+            return _ctc_search(obj, log_probs, view.lengths.cpu(), opts, tokenizers)
+        ids = ctc_greedy(log_probs, view.lengths.cpu())
     else:
         max_len = min(200, max(8, int(opts.max_len_ratio * int(view.lengths.max()))))
         if opts.decoder_beam > 1:
@@ -101,12 +112,25 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
 
 def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast) -> dict[str, list[str]]:
     hyps = {o.name: [None] * len(cuts) for o in objs}
+    # CTC beam searches run once per objective over all its utterances (one pool of opts.ctc_workers)
+    deferred = {o.name: [] for o in objs if isinstance(o, CTCObjective) and opts.ctc_beam > 1}
     for idx in _batches(cuts, opts.batch_cuts):
         batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device, next(model.parameters()).dtype)
         with autocast() if autocast else torch.autocast("cpu", enabled=False):
             views = model.encode({stream: batch})
+        view = views[stream].tap()
         for obj in objs:
-            for i, text in zip(idx, decode_objective(obj, views[stream].tap(), opts, tokenizers)):
+            if obj.name in deferred:
+                log_probs = obj.head(view.out).float().cpu()
+                lengths = view.lengths.tolist()
+                deferred[obj.name] += [(i, log_probs[b, :lengths[b]]) for b, i in enumerate(idx)]
+                continue
+            for i, text in zip(idx, decode_objective(obj, view, opts, tokenizers)):
+                hyps[obj.name][i] = text
+    for obj in objs:
+        if deferred.get(obj.name):
+            order, utterances = zip(*deferred[obj.name])
+            for i, text in zip(order, _ctc_search(obj, list(utterances), None, opts, tokenizers)):
                 hyps[obj.name][i] = text
     return hyps
 

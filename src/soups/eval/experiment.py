@@ -6,6 +6,7 @@ Everything comes from the experiment directory; checkpoints load with ``weights_
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -69,7 +70,13 @@ def decode_options(cfg, exp: Path, tokenizers: dict, ctc_beam: int | None = None
     ctc_beam = ctc_beam if ctc_beam is not None else cfg.eval.ctc_beam
     fusions = build_lm_fusions(cfg, exp, tokenizers) if lm and ctc_beam > 1 else {}
     return DecodeOptions(ctc_beam, decoder_beam if decoder_beam is not None else cfg.eval.decoder_beam,
-                         cfg.eval.max_len_ratio, cfg.eval.batch_cuts, cfg.eval.ctc_topk, fusions)
+                         cfg.eval.max_len_ratio, cfg.eval.batch_cuts, cfg.eval.ctc_topk, fusions,
+                         cfg.eval.ctc_workers or available_cores())
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def evaluate_experiment(exp: str | Path, split: str = "test", which: str = "best", data_dir: str | None = None,

@@ -242,10 +242,11 @@ class EvalConfig:
     decoder_beam: int = 4
     max_len_ratio: float = 1.5           # decoder max length = ratio * encoder frames (capped)
     batch_cuts: int = 32
+    ctc_workers: int | None = None       # processes for CTC beam search (None: one per CPU core this process has)
     lm: LMConfig = field(default_factory=LMConfig)
 
     def validate(self, prefix: str) -> None:
-        for key in ("ctc_beam", "decoder_beam", "ctc_topk"):
+        for key in ("ctc_beam", "decoder_beam", "ctc_topk", "ctc_workers"):
             value = getattr(self, key)
             if value is not None and value < 1:
                 raise ConfigError(f"{prefix}.{key}", f"must be >= 1, got {value}")
