@@ -94,6 +94,7 @@ def _register_decode(bsub) -> None:
                    help="vocabulary sizes (default: 64,500)")
     p.add_argument("--beams", type=_positive_ints, default=(8, 32), metavar="B,B,...", help="default: 8,32")
     p.add_argument("--topk", type=_positive_int, default=8, help="symbols per frame that may extend a prefix (default: 8)")
+    p.add_argument("--workers", type=_positive_int, default=1, help="search processes (default: 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_decode)
 
@@ -161,7 +162,8 @@ def run_moo(args) -> int:
 def run_decode(args) -> int:
     from soups.bench.decode import bench_decode, summary
 
-    result = bench_decode(args.frames, args.utterances, args.vocabs, args.beams, args.topk)
+    result = bench_decode(args.frames, args.utterances, args.vocabs, args.beams, args.topk,
+                          workers=args.workers)
     print(json.dumps(result) if args.json else summary(result))
     return 0
 
