@@ -1,4 +1,4 @@
-"""scripts/text_mt_ceiling.py: the text-input translation ceiling runs on a prepared corpus, prints one JSON
+"""scripts/text_mt_reference.py: the text-input translation reference runs on a prepared corpus, prints one JSON
 line per evaluation with BLEU per pair, and learns (the loss falls over a short run)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "text_mt_ceiling.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "text_mt_reference.py"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
