@@ -207,6 +207,10 @@ def test_bad_workers_and_ragged_lists_are_refused():
         ctc_prefix_beam_search(lp, workers=0)
     with pytest.raises(ValueError, match="same V"):
         ctc_prefix_beam_search([lp, lp[:, :3]])
+    with pytest.raises(ValueError, match="do not fit"):
+        ctc_prefix_beam_search([lp], lengths=[6])
+    assert ctc_prefix_beam_search([lp, lp], lengths=[3, 5]) == ctc_prefix_beam_search([lp[:3], lp])
+    assert ctc_prefix_beam_search([]) == []
 
 
 def test_workers_are_separate_processes(tmp_path, monkeypatch):

@@ -65,14 +65,18 @@ def test_eval_with_and_without_the_lm_and_with_overrides(trained):
         evaluate_experiment(exp, "test", max_utterances=2, overrides=["train.max_steps=3"])
 
 
-def test_ctc_search_workers_change_nothing_but_the_time(trained):
+def test_ctc_search_workers_and_chunks_change_nothing_but_the_time(trained, monkeypatch):
+    from soups.eval import evaluate as evaluate_module
     from soups.eval.experiment import evaluate_experiment
 
     _, exp = trained
     hyps = lambda res: {k: open(v["hyp"]).read() for k, v in res["objectives"].items()}  # noqa: E731
-    one = hyps(evaluate_experiment(exp, "test", max_utterances=6, overrides=["eval.ctc_workers=1"]))
-    two = hyps(evaluate_experiment(exp, "test", max_utterances=6, overrides=["eval.ctc_workers=2"]))
-    assert two == one and len(one["asr_en"].splitlines()) == 6
+    run = lambda *o: hyps(evaluate_experiment(exp, "test", max_utterances=6, overrides=[  # noqa: E731
+        "eval.batch_cuts=2", *o]))
+    one = run("eval.ctc_workers=1")
+    assert run("eval.ctc_workers=2") == one and len(one["asr_en"].splitlines()) == 6
+    monkeypatch.setattr(evaluate_module, "_DEFERRED_VALUES", 1)  # search after every batch of 2
+    assert run("eval.ctc_workers=2") == one
     with pytest.raises(ConfigError, match="eval.ctc_workers"):
         evaluate_experiment(exp, "test", max_utterances=2, overrides=["eval.ctc_workers=0"])
 

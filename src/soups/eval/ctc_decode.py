@@ -44,14 +44,7 @@ def _logaddexp(a: float, b: float) -> float:
 
 
 def _batch_and_lengths(log_probs, lengths) -> tuple[Tensor, Tensor]:
-    """``(B, T, V)`` float tensor (a ``(T, V)`` input becomes B = 1; a list of ``(T_i, V)`` utterances is
-    padded, their lengths ``T_i`` unless given) and validated ``(B,)`` lengths."""
-    if isinstance(log_probs, (list, tuple)):
-        utts = [torch.as_tensor(u).detach().cpu() for u in log_probs]
-        if not utts or any(u.dim() != 2 or u.shape[1] != utts[0].shape[1] for u in utts):
-            raise ValueError("a list of log_probs must hold (T_i, V) tensors with the same V")
-        lengths = [u.shape[0] for u in utts] if lengths is None else lengths
-        log_probs = torch.nn.utils.rnn.pad_sequence(utts, batch_first=True)
+    """``(B, T, V)`` float tensor (a ``(T, V)`` input becomes B = 1) and validated ``(B,)`` lengths."""
     x = torch.as_tensor(log_probs).detach().cpu()
     if x.dim() == 2:
         x = x.unsqueeze(0)
@@ -65,6 +58,23 @@ def _batch_and_lengths(log_probs, lengths) -> tuple[Tensor, Tensor]:
     if lens.numel() != b or bool(((lens < 0) | (lens > t)).any()):
         raise ValueError(f"lengths {lens.tolist()} do not fit log_probs of shape {tuple(x.shape)}")
     return x, lens
+
+
+def _utterances(log_probs, lengths) -> list[Tensor]:
+    """Each utterance's valid frames ``(T_i, V)``, from a padded batch or a list of utterances (not padded:
+    an evaluation set's log-probabilities can be large)."""
+    if not isinstance(log_probs, (list, tuple)):
+        x, lens = _batch_and_lengths(log_probs, lengths)
+        return [x[i, : int(lens[i])] for i in range(x.shape[0])]
+    utts = [torch.as_tensor(u).detach().cpu() for u in log_probs]
+    if any(u.dim() != 2 or u.shape[1] != utts[0].shape[1] for u in utts):
+        raise ValueError("a list of log_probs must hold (T_i, V) tensors with the same V")
+    if lengths is None:
+        return utts
+    lens = torch.as_tensor(lengths).detach().cpu().long().reshape(-1)
+    if lens.numel() != len(utts) or any(not 0 <= int(n) <= len(u) for u, n in zip(utts, lens)):
+        raise ValueError(f"lengths {lens.tolist()} do not fit utterances of {[len(u) for u in utts]} frames")
+    return [u[: int(n)] for u, n in zip(utts, lens)]
 
 
 @torch.no_grad()
@@ -171,28 +181,28 @@ _SHARED: tuple | None = None
 
 
 def _search_shared(i: int) -> list[Hypothesis]:
-    x, lens, kwargs, nbest = _SHARED
-    return _search_one(x[i, : int(lens[i])], **kwargs)[:nbest]
+    utts, kwargs, nbest = _SHARED
+    return _search_one(utts[i].double(), **kwargs)[:nbest]
 
 
 def _worker_init() -> None:
     torch.set_num_threads(1)  # the parent's OpenMP pool does not survive fork (as in DataLoader workers)
 
 
-def _search_all(x: Tensor, lens: Tensor, kwargs: dict, nbest: int, workers: int) -> list[list[Hypothesis]]:
+def _search_all(utts: list[Tensor], kwargs: dict, nbest: int, workers: int) -> list[list[Hypothesis]]:
     """``_search_one`` on every utterance, in ``workers`` forked processes when there is enough work."""
     global _SHARED
-    _SHARED = (x, lens, kwargs, nbest)
+    _SHARED = (utts, kwargs, nbest)
     try:
-        workers = min(workers, len(lens))
+        workers = min(workers, len(utts))
         if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            return [_search_shared(i) for i in range(len(lens))]
-        longest_first = sorted(range(len(lens)), key=lambda i: -int(lens[i]))  # balances the workers
+            return [_search_shared(i) for i in range(len(utts))]
+        longest_first = sorted(range(len(utts)), key=lambda i: -len(utts[i]))  # balances the workers
         with warnings.catch_warnings():  # Python >= 3.12 warns on fork with threads alive (torch's pool)
             warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks.*")
             with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
                 found = pool.map(_search_shared, longest_first, chunksize=1)
-        out: list = [None] * len(lens)
+        out: list = [None] * len(utts)
         for i, hyps in zip(longest_first, found):
             out[i] = hyps
         return out
@@ -226,9 +236,8 @@ def ctc_prefix_beam_search_nbest(
         raise ValueError(f"beam must be >= 1, got {beam}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    x, lens = _batch_and_lengths(log_probs, lengths)
     kwargs = dict(beam=beam, blank=blank, prune=prune, topk=topk, fusion=fusion)
-    return _search_all(x.double(), lens, kwargs, nbest if nbest is not None else beam, workers)
+    return _search_all(_utterances(log_probs, lengths), kwargs, nbest if nbest is not None else beam, workers)
 
 
 def ctc_prefix_beam_search(

@@ -110,28 +110,37 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
     return summarize(results, split, time.time() - t0)
 
 
+_DEFERRED_VALUES = 1 << 26  # log-probabilities (256 MB of float32) held per objective before searching them
+
+
 def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast) -> dict[str, list[str]]:
     hyps = {o.name: [None] * len(cuts) for o in objs}
-    # CTC beam searches run once per objective over all its utterances (one pool of opts.ctc_workers)
+    # CTC beam searches are deferred and run over many utterances at once, in one pool of opts.ctc_workers
     deferred = {o.name: [] for o in objs if isinstance(o, CTCObjective) and opts.ctc_beam > 1}
+
+    def search(obj) -> None:
+        order, utterances = zip(*deferred[obj.name])
+        for i, text in zip(order, _ctc_search(obj, list(utterances), None, opts, tokenizers)):
+            hyps[obj.name][i] = text
+        deferred[obj.name] = []
+
     for idx in _batches(cuts, opts.batch_cuts):
         batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device, next(model.parameters()).dtype)
         with autocast() if autocast else torch.autocast("cpu", enabled=False):
             views = model.encode({stream: batch})
         view = views[stream].tap()
         for obj in objs:
-            if obj.name in deferred:
-                log_probs = obj.head(view.out).float().cpu()
-                lengths = view.lengths.tolist()
-                deferred[obj.name] += [(i, log_probs[b, :lengths[b]]) for b, i in enumerate(idx)]
+            if obj.name not in deferred:
+                for i, text in zip(idx, decode_objective(obj, view, opts, tokenizers)):
+                    hyps[obj.name][i] = text
                 continue
-            for i, text in zip(idx, decode_objective(obj, view, opts, tokenizers)):
-                hyps[obj.name][i] = text
+            log_probs, lengths = obj.head(view.out).float().cpu(), view.lengths.tolist()
+            deferred[obj.name] += [(i, log_probs[b, :lengths[b]].clone()) for b, i in enumerate(idx)]
+            if sum(lp.numel() for _, lp in deferred[obj.name]) > _DEFERRED_VALUES:
+                search(obj)
     for obj in objs:
         if deferred.get(obj.name):
-            order, utterances = zip(*deferred[obj.name])
-            for i, text in zip(order, _ctc_search(obj, list(utterances), None, opts, tokenizers)):
-                hyps[obj.name][i] = text
+            search(obj)
     return hyps
 
 
