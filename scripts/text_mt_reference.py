@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from soups.data.manifests import load_cuts
 from soups.data.tokenizer import BOS, EOS, PAD, CharTokenizer, SentencePieceTokenizer
+from soups.errors import SoupsError
 from soups.eval.metrics import score_task
 from soups.model import greedy_decode
 from soups.model.decoder import TransformerDecoderHead, make_decoder_io, sinusoidal_positions
@@ -89,18 +90,24 @@ def bleu(encoder, decoders, src_tok, tgt_tok, test: dict, batch: int = 50) -> di
     return scores
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[1], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--corpus", required=True, help="a prepared corpus (cuts_<lang>_<split>.jsonl.gz)")
     p.add_argument("--langs", default="fr,de,es,ca", help="source languages, comma-separated")
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch", type=int, default=6, help="sentences per pair and step")
+    p.add_argument("--steps", type=positive, default=1000)
+    p.add_argument("--batch", type=positive, default=6, help="sentences per pair and step")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--eval-every", type=int, default=250)
-    p.add_argument("--test-utterances", type=int, default=None, help="per pair (default: all)")
-    p.add_argument("--st-vocab", type=int, default=512, help="SentencePiece pieces of the English side")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--warmup", type=positive, default=100)
+    p.add_argument("--eval-every", type=positive, default=250)
+    p.add_argument("--test-utterances", type=positive, default=None, help="per pair (default: all)")
+    p.add_argument("--st-vocab", type=positive, default=512, help="SentencePiece pieces of the English side")
+    p.add_argument("--threads", type=positive, default=1)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -109,6 +116,9 @@ def main(argv=None) -> int:
     langs = args.langs.split(",")
     train = {lang: read_pairs(args.corpus, lang, "train") for lang in langs}
     test = {lang: read_pairs(args.corpus, lang, "test", args.test_utterances) for lang in langs}
+    short = min(train, key=lambda lang: len(train[lang]))
+    if len(train[short]) < args.batch:
+        p.error(f"--batch {args.batch} exceeds the {len(train[short])} training pairs of {short}")
     src_tok = CharTokenizer.train([s for pairs in train.values() for s, _ in pairs], vocab_size=256)
     tgt_tok = SentencePieceTokenizer.train([t for pairs in train.values() for _, t in pairs], args.st_vocab)
     encoder = TextEncoder(src_tok.vocab_size)
@@ -146,4 +156,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except SoupsError as err:  # bad input: the file and what is wrong, no traceback
+        sys.exit(f"error: {err}")

@@ -28,4 +28,11 @@ def test_prints_bleu_per_pair_and_the_loss_falls(tiny_corpus):
 
 def test_a_corpus_without_the_language_is_an_error(tmp_path):
     done = run("--corpus", str(tmp_path), "--langs", "fr", "--steps", "1")
-    assert done.returncode != 0 and "manifest not found" in done.stderr and "cuts_fr_train" in done.stderr
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ") and "cuts_fr_train.jsonl.gz: manifest not found" in done.stderr
+
+
+def test_bad_sizes_are_refused_by_the_parser(tiny_corpus):
+    for args in (["--steps", "0"], ["--eval-every", "-1"], ["--batch", "100000"]):
+        done = run("--corpus", str(tiny_corpus), "--langs", "fr", *args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr and args[0] in done.stderr

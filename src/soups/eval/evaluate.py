@@ -110,7 +110,7 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
     return summarize(results, split, time.time() - t0)
 
 
-_DEFERRED_VALUES = 1 << 26  # log-probabilities (256 MB of float32) held per objective before searching them
+_DEFERRED_VALUES = 1 << 26  # log-probabilities (256 MB in float32) held per objective before searching them
 
 
 def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast) -> dict[str, list[str]]:
@@ -134,7 +134,7 @@ def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, auto
                 for i, text in zip(idx, decode_objective(obj, view, opts, tokenizers)):
                     hyps[obj.name][i] = text
                 continue
-            log_probs, lengths = obj.head(view.out).float().cpu(), view.lengths.tolist()
+            log_probs, lengths = obj.head(view.out).cpu(), view.lengths.tolist()  # as decode_objective does
             deferred[obj.name] += [(i, log_probs[b, :lengths[b]].clone()) for b, i in enumerate(idx)]
             if sum(lp.numel() for _, lp in deferred[obj.name]) > _DEFERRED_VALUES:
                 search(obj)
