@@ -36,6 +36,7 @@ from soups.errors import SoupsError
 from soups.eval.metrics import score_task
 from soups.model import greedy_decode
 from soups.model.decoder import TransformerDecoderHead, make_decoder_io, sinusoidal_positions
+from soups.objectives import pad_tokens
 
 def read_pairs(corpus: str, lang: str, split: str, limit: int | None = None) -> list[tuple[str, str]]:
     """(source transcript, English translation) of each cut of ``cuts_<lang>_<split>.jsonl.gz``."""
@@ -65,15 +66,6 @@ class TextEncoder(nn.Module):
         return self.encoder(self.embed(chars) + pos, src_key_padding_mask=~mask)
 
 
-def pad(seqs: list[list[int]]) -> tuple[Tensor, Tensor]:
-    """Padded ``(B, S)`` ids (the tokenizers never emit the padding id 0) and their lengths ``(B,)``."""
-    lengths = torch.tensor([len(s) for s in seqs])
-    out = torch.full((len(seqs), int(lengths.max())), PAD, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-    return out, lengths
-
-
 def bleu(encoder, decoders, src_tok, tgt_tok, test: dict, batch: int = 50) -> dict[str, float]:
     encoder.eval()
     scores = {}
@@ -81,7 +73,7 @@ def bleu(encoder, decoders, src_tok, tgt_tok, test: dict, batch: int = 50) -> di
         for lang, pairs in test.items():
             hyps = []
             for i in range(0, len(pairs), batch):
-                chars, lengths = pad([src_tok.encode(s) for s, _ in pairs[i:i + batch]])
+                chars, lengths = pad_tokens([src_tok.encode(s) for s, _ in pairs[i:i + batch]], "cpu")
                 mask = torch.arange(chars.shape[1])[None] < lengths[:, None]
                 ids = greedy_decode(decoders[lang], encoder(chars, mask), mask, BOS, EOS, max_len=100)
                 hyps += [tgt_tok.decode(h) for h in ids]
@@ -134,9 +126,9 @@ def main(argv=None) -> int:
         loss = torch.zeros(())
         for lang in langs:
             pairs = rng.sample(train[lang], args.batch)
-            chars, lengths = pad([src_tok.encode(s) for s, _ in pairs])
+            chars, lengths = pad_tokens([src_tok.encode(s) for s, _ in pairs], "cpu")
             mask = torch.arange(chars.shape[1])[None] < lengths[:, None]
-            targets, target_lengths = pad([tgt_tok.encode(t) for _, t in pairs])
+            targets, target_lengths = pad_tokens([tgt_tok.encode(t) for _, t in pairs], "cpu")
             tokens_in, tokens_out, out_lengths = make_decoder_io(targets, target_lengths, BOS, EOS, PAD)
             loss = loss + decoders[lang].loss(encoder(chars, mask), mask, tokens_in, tokens_out, out_lengths)
         opt.zero_grad()

@@ -117,12 +117,13 @@ def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, auto
     hyps = {o.name: [None] * len(cuts) for o in objs}
     # CTC beam searches are deferred and run over many utterances at once, in one pool of opts.ctc_workers
     deferred = {o.name: [] for o in objs if isinstance(o, CTCObjective) and opts.ctc_beam > 1}
+    held = dict.fromkeys(deferred, 0)  # log-probabilities deferred per objective
 
     def search(obj) -> None:
         order, utterances = zip(*deferred[obj.name])
         for i, text in zip(order, _ctc_search(obj, list(utterances), None, opts, tokenizers)):
             hyps[obj.name][i] = text
-        deferred[obj.name] = []
+        deferred[obj.name], held[obj.name] = [], 0
 
     for idx in _batches(cuts, opts.batch_cuts):
         batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device, next(model.parameters()).dtype)
@@ -136,7 +137,8 @@ def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, auto
                 continue
             log_probs, lengths = obj.head(view.out).cpu(), view.lengths.tolist()  # as decode_objective does
             deferred[obj.name] += [(i, log_probs[b, :lengths[b]].clone()) for b, i in enumerate(idx)]
-            if sum(lp.numel() for _, lp in deferred[obj.name]) > _DEFERRED_VALUES:
+            held[obj.name] += sum(lengths) * log_probs.shape[-1]
+            if held[obj.name] > _DEFERRED_VALUES:
                 search(obj)
     for obj in objs:
         if deferred.get(obj.name):
