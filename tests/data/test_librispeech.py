@@ -62,7 +62,11 @@ def test_data_stats_on_the_prepared_directory(prepared):
     assert stats["en"]["train-clean-100"]["skipped"]["no_audio"] == 1
     assert stats["en"]["train-clean-360"]["genders"] == {"m": 2}
     assert stats["en"]["test-clean"] == {"utterances": 0, "hours": 0.0, "speakers": 0, "genders": {},
-                                         "skipped": {"missing_part": 1}}
+                                         "skipped": {"missing_part": 1}, "word_types": 0, "word_tokens": 0,
+                                         "word_count_min": 0, "word_count_median": 0.0, "oov_rate": None}
+    # density of the transcripts: dev-clean's words are scored against the training parts' vocabulary
+    assert stats["en"]["train-clean-100"]["word_tokens"] > 0 and stats["en"]["train-clean-100"]["oov_rate"] is None
+    assert 0.0 <= stats["en"]["dev-clean"]["oov_rate"] <= 1.0
     assert stats["skipped"] == {"en": {"bad_row": 2}}
     assert 0 < stats["en"]["dev-clean"]["hours"] < 0.01
 

@@ -23,7 +23,7 @@ def _register_data(bsub) -> None:
     p.add_argument("--manifest-size", type=int, default=0,
                    help="also measure start-up on a manifest of N synthetic cut records (0: skip; paper scale: "
                         "300000)")
-    p.add_argument("--size", choices=["tiny", "small", "medium"], default="tiny",
+    p.add_argument("--size", choices=["tiny", "demo", "small", "medium"], default="tiny",
                    help="built-in corpus size for the throughput part (English only; default: tiny)")
     p.add_argument("--threads", type=int, default=2, help="feature extraction threads (default: 2)")
     p.add_argument("--batch-cuts", type=int, default=16, help="utterances per batch (default: 16)")

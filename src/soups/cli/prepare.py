@@ -31,7 +31,7 @@ def register(sub) -> None:
 
     syn = psub.add_parser("synthetic", help="synthesize the built-in multilingual corpus (espeak-ng) and prepare it")
     _add_common(syn)
-    syn.add_argument("--size", choices=["tiny", "small", "medium"], default="tiny")
+    syn.add_argument("--size", choices=["tiny", "demo", "small", "medium"], default="tiny")
     syn.add_argument("--seed", type=int, default=0)
     syn.add_argument("--langs", default=",".join(ALL_LANGS), help="comma-separated (default: all six)")
     syn.add_argument("--workers", type=int, default=2, help="synthesis processes")
@@ -39,9 +39,9 @@ def register(sub) -> None:
                      help="flac (default, fast) or mp3 (like the Common Voice release, ~3x slower to write)")
     syn.add_argument("--noisy-share", type=float, default=0.3, help="share of utterances with added noise")
     syn.add_argument("--snr", default="5,25", help="SNR range in dB of the noisy utterances (LOW,HIGH)")
-    syn.add_argument("--lexicon-fraction", type=float, default=1.0,
-                     help="use only the most common share of each word category (quick studies; below ~0.65 the "
-                          "corpus has fewer than 300 content words per language)")
+    syn.add_argument("--lexicon-fraction", type=float, default=None,
+                     help="use only the most common share of each word category (default: the size's own: 0.05 "
+                          "for demo, the dense corpus; 1.0 otherwise)")
     syn.set_defaults(func=run_synthetic)
 
     cov = psub.add_parser("covost2", help="read Common Voice clips + CoVoST 2 TSVs")
@@ -102,12 +102,15 @@ def run_synthetic(args) -> int:
     from soups.data.synthetic.corpus import Conditions
     from soups.errors import SoupsError
 
+    from soups.data.synthetic.corpus import corpus_size
+
     langs = parse_langs(args.langs)
+    corpus_size(args.size, tuple(langs))
     try:
         low, high = (float(x) for x in args.snr.split(","))
         conditions = Conditions(args.noisy_share, (low, high), args.lexicon_fraction)
     except ValueError as err:
-        raise SoupsError(f"--noisy-share/--snr: {err}") from None
+        raise SoupsError(f"--noisy-share/--snr/--lexicon-fraction: {err}") from None
     report = prepare_synthetic(args.out, args.size, args.seed, tuple(langs), args.workers, args.audio_format,
                                args.strict, conditions=conditions)
     _print_report(report, args.json)

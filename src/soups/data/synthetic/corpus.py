@@ -3,6 +3,7 @@
 Command line (see ``soups prepare synthetic --help``)::
 
     soups prepare synthetic --out data/synthetic-tiny --size tiny --seed 0
+    soups prepare synthetic --out data/synthetic-demo --size demo --seed 0 --langs en,fr,de,es,ca
 
 writes::
 
@@ -35,6 +36,7 @@ from soups.data.languages import ALL_LANGS, cv_code
 from soups.data.synthetic.effects import NOISE_KINDS, Effects
 from soups.data.synthetic.voices import Speaker, speakers_for
 from soups.data.tsv import write_tsv
+from soups.errors import SoupsError
 
 SPLITS = ("train", "dev", "test")
 # Utterances per synthesis process. Part of the determinism contract: espeak-ng state carries over inside a
@@ -48,29 +50,54 @@ class Conditions:
 
     noisy_share: float = 0.3
     snr_db: tuple[float, float] = (5.0, 25.0)
-    lexicon_fraction: float = 1.0  # < 1: the most common share of each word category (quick studies)
+    # < 1: the most common share of each word category; None: the size's own (``CorpusSize.lexicon_fraction``)
+    lexicon_fraction: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.noisy_share <= 1.0:
             raise ValueError(f"--noisy-share must be in [0, 1], got {self.noisy_share}")
         if not self.snr_db[0] <= self.snr_db[1]:
             raise ValueError(f"--snr must be LOW,HIGH with LOW <= HIGH, got {self.snr_db}")
-        if not 0.0 < self.lexicon_fraction <= 1.0:
+        if self.lexicon_fraction is not None and not 0.0 < self.lexicon_fraction <= 1.0:
             raise ValueError(f"--lexicon-fraction must be in (0, 1], got {self.lexicon_fraction}")
 
 
 @dataclass(frozen=True)
 class CorpusSize:
+    """Utterances per language and split, and the share of the lexicon the sentences draw on.
+
+    ``demo`` is the *dense* corpus: the most common 5 % of each word category (and numbers two to ten), so
+    each language has ~100–180 word types (inflections counted) in 2,000 training sentences and a median
+    training word is heard ~50 times — learnable in the demo's 15 CPU minutes. ``small`` keeps the full
+    lexicon (~1,500–1,750 types per language, most heard once or twice): the hard benchmark. Test and dev
+    sentences never occur in training and are spoken by voices never heard in training in every size.
+    """
+
     train: int
     dev: int
     test: int
+    lexicon_fraction: float = 1.0
+    langs: tuple[str, ...] = ALL_LANGS  # languages the size is defined for
 
 
+DENSE_FRACTION = 0.05
 SIZES = {
     "tiny": CorpusSize(train=40, dev=10, test=10),
+    "demo": CorpusSize(train=2000, dev=100, test=200, lexicon_fraction=DENSE_FRACTION),
     "small": CorpusSize(train=2000, dev=100, test=200),
     "medium": CorpusSize(train=8000, dev=300, test=500),
 }
+
+
+def corpus_size(size: str, langs: tuple[str, ...] = ()) -> CorpusSize:
+    """The named size; :class:`SoupsError` naming ``--size`` for an unknown size or a language it does not cover."""
+    if size not in SIZES:
+        raise SoupsError(f"--size: unknown size {size!r} (valid: {', '.join(SIZES)})")
+    missing = [lang for lang in langs if lang not in SIZES[size].langs]
+    if missing:
+        raise SoupsError(f"--size {size}: no lexicon for {', '.join(missing)} in this size "
+                         f"(it covers {', '.join(SIZES[size].langs)})")
+    return SIZES[size]
 CV_COLUMNS = ["client_id", "path", "sentence", "up_votes", "down_votes", "age", "gender", "accent"]
 COVOST_COLUMNS = ["path", "sentence", "translation", "split"]
 
@@ -111,7 +138,8 @@ def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "f
     """The deterministic plan for one language: test sentences first, then dev, then train (all distinct,
     so test and dev sentences never occur in training)."""
     counts = {"test": size.test, "dev": size.dev, "train": size.train}
-    pairs = _sentences(lang, sum(counts.values()), seed, conditions.lexicon_fraction)
+    fraction = size.lexicon_fraction if conditions.lexicon_fraction is None else conditions.lexicon_fraction
+    pairs = _sentences(lang, sum(counts.values()), seed, fraction)
     rng = random.Random(f"plan-{seed}-{lang}")
     numbers = rng.sample(range(10_000_000, 40_000_000), len(pairs))  # Common-Voice-like clip numbers
     plan, start = [], 0
@@ -192,7 +220,8 @@ def build_corpus(root: Path, size: str = "tiny", seed: int = 0, langs: tuple[str
                  workers: int = 2, audio_format: str = "flac", progress=None,
                  conditions: Conditions = Conditions()) -> dict:
     """Plan, synthesize (what is missing) and write the TSVs under ``root``; returns a small report."""
-    plan = [u for lang in langs for u in plan_language(lang, SIZES[size], seed, audio_format, conditions)]
+    spec = corpus_size(size, tuple(langs))
+    plan = [u for lang in langs for u in plan_language(lang, spec, seed, audio_format, conditions)]
     cv_root = root / "cv"
     written = synthesize(plan, cv_root, workers, progress)
     write_tsvs(plan, root)

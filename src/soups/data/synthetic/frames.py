@@ -88,8 +88,9 @@ _FRACTION = [1.0]  # share of each category's entries in use (most common first)
 @contextlib.contextmanager
 def lexicon_fraction(fraction: float):
     """Sample from the most common ``fraction`` of each word category (and numbers up to ten) — a smaller,
-    easier corpus for quick studies. A restricted choice that would be empty falls back to the whole
-    category, so every frame stays well-formed. ``1.0`` is the full lexicon."""
+    easier corpus for quick studies. A restricted choice that would be empty (no kept adjective fits the
+    noun) falls back to the two most common entries that fit, so every frame stays well-formed and the
+    lexicon stays small. ``1.0`` is the full lexicon."""
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"lexicon fraction must be in (0, 1], got {fraction}")
     before, _FRACTION[0] = _FRACTION[0], fraction
@@ -105,7 +106,7 @@ def _kept(entries: list, kind: str) -> list:
         return entries
     limit = max(1, math.ceil(_FRACTION[0] * len(lx.TABLES[kind])))
     kept = [e for e in entries if e.rank < limit]
-    return kept or entries
+    return kept or sorted(entries, key=lambda e: e.rank)[:2]
 
 
 def _pool(kind: str, tags: frozenset[str] = frozenset()) -> _Pool | None:
