@@ -22,18 +22,22 @@ class Toy(nn.Module):
     def shared(self):
         return {"a": list(self.a.parameters()), "b": list(self.b.parameters()), "bias": [self.tap_bias]}
 
-    def terms(self, x: torch.Tensor, halves: bool = True) -> StepTerms:
+    def terms(self, x: torch.Tensor, halves: bool = True, split_heads: bool = False) -> StepTerms:
+        """``split_heads``: heads read detached leaves of their taps (as ``MultiTaskModel`` hands them over)."""
         h = self.b(torch.tanh(self.a(x))) + self.tap_bias
-        losses, taps, rows = [], [], []
+        losses, taps, rows, inputs = [], [], [], []
         n = x.shape[0]
         parts = [torch.arange(0, n // 2), torch.arange(n // 2, n)] if halves else [torch.arange(n)]
         for m, head in enumerate(self.heads):
             tap = h[:, :]  # this objective's own node
+            leaf = tap.detach().requires_grad_() if split_heads else tap
             sign = 1.0 if m % 2 == 0 else -1.0
-            losses.append([((head(tap[r]) - sign * (m + 1)) ** 2).mean() for r in parts])
+            losses.append([((head(leaf[r]) - sign * (m + 1)) ** 2).mean() for r in parts])
             taps.append([tap])
+            inputs.append([leaf])
             rows.append(parts)
-        return StepTerms(losses, taps, rows if halves else None, [list(hd.parameters()) for hd in self.heads])
+        return StepTerms(losses, taps, rows if halves else None, [list(hd.parameters()) for hd in self.heads],
+                         head_inputs=inputs if split_heads else None)
 
 
 def flat_grads(loss, params):
@@ -93,17 +97,39 @@ def test_fast_mode_direction_is_the_weighted_sum_of_exact_gradients():
     torch.testing.assert_close(shared_grad(model), w @ G)
 
 
-def test_linear_mode_is_one_plain_backward_of_the_weighted_sum():
+@pytest.mark.parametrize("split_heads", [False, True])
+def test_linear_mode_shared_gets_the_weighted_sum_and_heads_their_own_gradient(split_heads):
     model, x = Toy(), torch.randn(8, 4)
-    w = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64)
+    w = torch.tensor([0.5, 2.0, 0.0], dtype=torch.float64)
     shared = [p for ps in model.shared().values() for p in ps]
     terms = model.terms(x, halves=False)
     oracle = flat_grads(sum(float(w[m]) * ls[0] for m, ls in enumerate(terms.losses)), shared)
+    heads_oracle = [flat_grads(ls[0], list(h.parameters())) for ls, h in zip(terms.losses, model.heads)]
+    if split_heads:
+        terms = model.terms(x, halves=False, split_heads=True)
     engine = GradientEngine("linear", Hierarchy({"formulation": "vs", "weighting": "linear"}, ["o0", "o1", "o2"]),
                             model.shared())
     zero(model)
     engine.backward(terms, 0, 0, static_weights=w)
     torch.testing.assert_close(shared_grad(model), oracle)
+    for head, want in zip(model.heads, heads_oracle):   # unweighted: even the objective with w = 0
+        torch.testing.assert_close(torch.cat([p.grad.reshape(-1) for p in head.parameters()]), want)
+
+
+def test_linear_heads_weighted_keeps_the_plain_weighted_backward():
+    model, x = Toy(), torch.randn(8, 4)
+    w = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float64)
+    terms = model.terms(x, halves=False)
+    heads_oracle = [float(w[m]) * flat_grads(ls[0], list(h.parameters()))
+                    for m, (ls, h) in enumerate(zip(terms.losses, model.heads))]
+    engine = GradientEngine("linear", Hierarchy({"formulation": "vs", "weighting": "linear"}, ["o0", "o1", "o2"]),
+                            model.shared(), linear_heads="weighted")
+    zero(model)
+    engine.backward(terms, 0, 0, static_weights=w)
+    for head, want in zip(model.heads, heads_oracle):
+        torch.testing.assert_close(torch.cat([p.grad.reshape(-1) for p in head.parameters()]), want)
+    with pytest.raises(ValueError, match="linear_heads"):
+        GradientEngine("linear", engine.hierarchy, model.shared(), linear_heads="both")
 
 
 def test_update_every_reuses_the_last_weights():

@@ -17,9 +17,11 @@ def grads(model):
     return {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.parametrize("mode", ["linear", "fast"])
+@pytest.mark.parametrize("mode", ["linear", "fast", "faithful", "layers"])
 def test_accumulated_gradient_is_the_mean_of_the_micro_batch_gradients(tiny_corpus, tmp_path, mode):
-    extra = [f"moo.mode={mode}"] + (["moo.hierarchy={formulation: vs, weighting: mgda}"] if mode == "fast" else [])
+    extra = [f"moo.mode={mode}"] + ([] if mode == "linear" else ["moo.hierarchy={formulation: vs, weighting: mgda}"])
+    if mode == "layers":  # every layer selected: the dynamic gradients replace the static ones everywhere
+        extra.append("moo.layers.threshold=1.0")
     (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
     one = make_context(make_cfg(tiny_corpus, *OVERRIDES, *extra), tmp_path / "one")
     two = make_context(make_cfg(tiny_corpus, *OVERRIDES, *extra, "train.accumulate=2"), tmp_path / "two")

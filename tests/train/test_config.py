@@ -1,5 +1,6 @@
 """Experiment configs: typed loading, dotted overrides, errors that name the key, resume diffs."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,14 @@ def test_config_diff_lists_changed_keys_and_honours_ignores():
     assert config_diff(a, b, ignore=("train.log_every",)) == ["train.max_steps: 1000 -> 5"]
 
 
+def test_the_demo_configs_load_and_the_demo_reads_the_dense_corpus():
+    root = Path(__file__).parents[2] / "configs"
+    demo, small = load_config(root / "demo.yaml"), load_config(root / "demo_small.yaml")
+    assert demo.data.dir == "data/synthetic-demo" and small.data.dir == "data/synthetic-small"
+    assert len(demo.objectives) == len(small.objectives) == 10
+    assert demo.train.max_minutes is not None and demo.train.max_steps > 0
+
+
 def test_probe_configs_load_with_the_overrides_their_headers_print():
     """Every `soups train configs/probes/X.yaml --out DIR overrides…` line in a probe's header is a valid config."""
     import shlex
@@ -92,3 +101,20 @@ def test_load_config_leaves_the_given_data_unchanged():
     assert cfg.model.encoder["subsampling_factor"] == 2 and cfg.objectives[0].weight == 0.5
     assert data == {"model": {"preset": "tiny", "encoder": {"d_model": 64}}, "objectives": [
         {"name": "asr_en", "task": "asr", "lang": "en"}]}
+
+
+@pytest.mark.parametrize("override", [
+    "data.batch_cuts=0", "data.batch_cuts=-1", "data.num_buckets=0", "data.max_duration=0", "data.dev_utterances=0",
+    "data.subset_fraction={fr: 0}", "data.subset_fraction={fr: 1.5}", "data.upsample={fr: 0}",
+    "data.specaugment.time_width_ratio=2", "data.specaugment.freq_masks=-1", "tokenizers.asr.vocab_size=3",
+    "train.max_steps=-5", "train.max_steps=0", "train.steps_per_epoch=0", "train.max_minutes=0", "train.lr_backbone=-1",
+    "train.lr_heads=-0.1", "train.weight_decay=-1", "train.betas=[0.9, 1.0]", "train.warmup_steps=-1",
+    "train.min_lr_ratio=1.5", "train.grad_clip=0", "train.log_every=0", "train.eval_every=-1",
+    "train.checkpoint_every=-1", "train.keep_last=0", "train.threads=0", "train.dist_timeout_s=0",
+    "train.accumulate=0", "eval.max_len_ratio=0", "eval.batch_cuts=0", "eval.lm.bonus=-1", "moo.layers.refresh_every=0",
+    "objectives.0.weight=-1",
+])
+def test_numbers_out_of_range_are_refused_naming_the_key(override):
+    key = override.split("=")[0].replace("objectives.0", "objectives[0]")
+    with pytest.raises(ConfigError, match=f"config key '{re.escape(key)}': must be"):
+        cfg(override)

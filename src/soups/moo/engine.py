@@ -6,7 +6,8 @@ the tensors where it meets the shared model (e.g. its own slice of the encoder o
 parameters. Heads always receive their own objective's gradient, unweighted (METHOD.md); the shared
 parameters receive d = Σ_m w_m g_m with w from the hierarchy. Modes:
 
-``linear``    one backward of Σ_m w_m l_m, w static (the baseline every toolkit has).
+``linear``    w static (the baseline every toolkit has): the shared model gets the gradient of Σ_m w_m l_m,
+              each head its own objective's (``linear_heads="weighted"``: one backward of Σ_m w_m l_m).
 ``faithful``  exact per-objective gradients of every shared parameter: G1, G2 (M×P) from one VJP per
               objective and sample through the shared model (the taps' cotangents come from one backward
               through the heads); w from the hierarchy on the Gram; d = wᵀ(G1+G2)/2.
@@ -83,10 +84,13 @@ class GradientEngine:
     last_weights: Tensor | None = None
     last_layer_weights: dict[str, Tensor] = field(default_factory=dict)
     sketch: GramSketch | None = None                   # faithful mode: sketched Gram (moo.sketch.k > 0)
+    linear_heads: str = "own"                          # linear mode: "own" gradient per head, or "weighted"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose from {MODES}")
+        if self.linear_heads not in ("own", "weighted"):
+            raise ValueError(f"linear_heads must be 'own' or 'weighted', got {self.linear_heads!r}")
         if self.sketch is not None and self.mode != "faithful":
             raise ValueError(f"a sketched Gram needs mode 'faithful', got {self.mode!r}")
         if self.mode == "layers" and self.selector is None:
@@ -125,23 +129,30 @@ class GradientEngine:
         return self._layers_backward(terms, tap_grads, epoch, step, update)
 
     # ------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _linear_backward(terms: StepTerms, w: Tensor) -> None:
-        """Σ_m w_m l_m backward: in one pass, or through the heads and then the shared model when the heads
-        read detached leaves (``head_inputs``)."""
-        total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None)
-        if terms.head_inputs is None:
+    def _linear_backward(self, terms: StepTerms, w: Tensor) -> None:
+        """Shared parameters: the gradient of Σ_m w_m l_m. Heads: their own objective's gradient, unweighted
+        (as in every other mode; ``linear_heads="weighted"`` keeps the plain ``Σ w_m l_m`` backward, where
+        head m gets w_m times it, for ablations)."""
+        if self.linear_heads == "weighted":
+            total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None)
             total.backward()
             return
-        pairs = [(t, x) for ts, xs in zip(terms.taps, terms.head_inputs) for t, x in zip(ts, xs) if x.requires_grad]
-        if not pairs:  # a frozen shared model: the heads are all there is
-            total.backward()
+        if terms.head_inputs is None:  # heads read the taps themselves: heads first, then the shared part
+            heads = [p for ps in terms.head_params for p in ps if p.requires_grad]
+            own = sum(l for l in terms.mean_losses() if l is not None)
+            for p, g in zip(heads, torch.autograd.grad(own, heads, retain_graph=True, allow_unused=True)):
+                if g is not None:
+                    p.grad = g if p.grad is None else p.grad + g
+            total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None)
+            shared = [p for p in self.shared if p.requires_grad]
+            if shared:
+                total.backward(inputs=shared)
             return
-        heads = [p for ps in terms.head_params for p in ps if p.requires_grad]
-        total.backward(inputs=[x for _, x in pairs] + heads)
-        used = [(t, x.grad) for t, x in pairs if x.grad is not None]
-        if used:
-            torch.autograd.backward([t for t, _ in used], [g for _, g in used])
+        if not any(x.requires_grad for xs in terms.head_inputs for x in xs):  # a frozen shared model
+            sum(l for l in terms.mean_losses() if l is not None).backward()
+            return
+        tap_grads = self._heads_backward(terms)  # heads: their own gradient; ∂l_m/∂tap for every tap
+        self._shared_backward(terms, tap_grads, w)
 
     def _heads_backward(self, terms: StepTerms) -> list[list[Tensor]]:
         """Backward through the heads only: each head gets its objective's (mean over samples) gradient;
@@ -296,12 +307,15 @@ class GradientEngine:
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, [p for ps in groups.values() for p in ps]),
                                         groups)
         static_w = self.static.static_weights(epoch, step)
+        # what earlier micro-batches accumulated in the selected layers (train.accumulate), kept through the
+        # static backward, whose contribution to these layers is replaced by the dynamic one below
+        before = {id(p): None if p.grad is None else p.grad.clone() for n in selected for p in self.layer_groups[n]}
         self._shared_backward(terms, tap_grads, static_w)  # every layer gets the static update …
         for name in selected:                               # … replaced by the dynamic one where conflicting
             if update or name not in self.last_layer_weights:
                 self.last_layer_weights[name] = self.selector.weights_for(name, self._gram(blocks[name]), epoch, step)
             for p in self.layer_groups[name]:
-                p.grad = None
+                p.grad = before[id(p)]
             self._assign(self.layer_groups[name],
                          self._combine(blocks[name], self.last_layer_weights[name], terms.local))
         log.update(weights=static_w, selected=selected)

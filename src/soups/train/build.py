@@ -95,21 +95,26 @@ def lm_texts(cfg: ExperimentConfig, exp_dir: Path) -> dict[str, list[str]]:
 
 def build_lm_fusions(cfg: ExperimentConfig, exp_dir: Path, tokenizers: dict) -> dict[str, LMFusion]:
     """``{tokenizer key: LMFusion}`` for CTC beam search (``eval.lm``); empty when ``eval.lm.order`` is 0.
-    A word n-gram (``eval.lm.word_order``) needs a character tokenizer with a word-boundary token."""
+    The word n-gram (``eval.lm.word_order``) goes to the character tokenizers with a word-boundary token; a
+    SentencePiece tokenizer (e.g. translation targets) gets the token n-gram only. A word n-gram that no
+    tokenizer can take is an error."""
     spec = cfg.eval.lm
     if spec.order == 0:
         return {}
-    fusions = {}
+    fusions, with_words = {}, 0
     for key, texts in lm_texts(cfg, exp_dir).items():
         tok, words = tokenizers[key], None
-        if spec.word_order > 0:
-            boundary = getattr(tok, "boundary_id", None)
-            if boundary is None:
-                raise ConfigError("eval.lm.word_order", f"the word n-gram needs a tokenizer with a word-boundary "
-                                                        f"token; {key!r} ({tok.kind!r}) has none (set it to 0)")
-            words = WordLM(texts, spec.word_order, spec.word_weight, boundary, tok.decode)
+        boundary = getattr(tok, "boundary_id", None)
+        if spec.word_order > 0 and boundary is not None:
+            words, with_words = WordLM(texts, spec.word_order, spec.word_weight, boundary, tok.decode), with_words + 1
+        elif spec.word_order > 0 and tok.kind == "char":
+            raise ConfigError("eval.lm.word_order", f"the word n-gram needs a tokenizer with a word-boundary "
+                                                    f"token; {key!r} ({tok.kind!r}) has none (set it to 0)")
         lm = NgramLM.train((tok.encode(t) for t in texts), spec.order, tok.vocab_size)
         fusions[key] = LMFusion(lm, spec.weight, spec.bonus, words)
+    if spec.word_order > 0 and not with_words:
+        raise ConfigError("eval.lm.word_order", "no CTC tokenizer has word boundaries for the word n-gram "
+                                                "(character tokenizers do; set it to 0)")
     return fusions
 
 
@@ -261,7 +266,7 @@ def build_engine(cfg: ExperimentConfig, model: MultiTaskModel) -> GradientEngine
     sk = cfg.moo.sketch
     sketch = GramSketch(len(names), sk.k, seed=cfg.train.seed, kind=sk.kind, key="moo.sketch") if sk.k else None
     return GradientEngine(cfg.moo.mode, hierarchy, groups, selector, cfg.moo.layers.refresh_every,
-                          cfg.moo.update_every, sketch=sketch)
+                          cfg.moo.update_every, sketch=sketch, linear_heads=cfg.moo.linear_heads)
 
 
 def static_weights(cfg: ExperimentConfig, engine: GradientEngine, epoch: int, step: int) -> torch.Tensor:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
-from soups.config_schema import apply_overrides, build, to_dict
+from soups.config_schema import apply_overrides, build, check_ranges, to_dict
 from soups.errors import ConfigError
 
 TASKS = ("asr", "st", "ssl", "gender")
@@ -31,6 +31,10 @@ class SpecAugmentConfig:
     freq_width: int = 27
     time_masks: int = 10
     time_width_ratio: float = 0.05
+
+    def validate(self, prefix: str) -> None:
+        check_ranges(self, prefix, {"freq_masks": ">=0", "freq_width": ">=0", "time_masks": ">=0",
+                                    "time_width_ratio": "0..1"})
 
 
 @dataclass
@@ -64,6 +68,10 @@ class DataConfig:
     test_sources: dict[str, list[SourceSpec]] = field(default_factory=dict)
     ssl_sources: dict[str, list[SourceSpec]] = field(default_factory=dict)
 
+    def validate(self, prefix: str) -> None:
+        check_ranges(self, prefix, {"batch_cuts": ">=1", "max_duration": ">0", "num_buckets": ">=1",
+                                    "subset_fraction": "(0,1]", "upsample": ">=1", "dev_utterances": ">=1"})
+
     def sources(self, lang: str, kind: str = "train") -> list:
         """Resolved :class:`soups.data.streams.Source` list of a language for ``train``, ``ssl``, ``dev``,
         ``test`` or any other split name (read from ``data.dir``)."""
@@ -88,6 +96,11 @@ class DataConfig:
 class TokenizerSpec:
     kind: Literal["spm", "char"] = "spm"
     vocab_size: int = 256
+
+    def validate(self, prefix: str) -> None:
+        if self.vocab_size < 6:
+            raise ConfigError(f"{prefix}.vocab_size", f"must be >= 6 (4 special ids and 2 symbols), got "
+                                                      f"{self.vocab_size}")
 
 
 @dataclass
@@ -117,6 +130,7 @@ class ObjectiveConfig:
             raise ConfigError(f"{prefix}.lang", f"a {self.task} objective needs its language")
         if self.task == "st" and self.lang == "en":
             raise ConfigError(f"{prefix}.lang", "translation objectives are X -> English; 'en' is not a source")
+        check_ranges(self, prefix, {"weight": ">=0"})
         if not 0 <= self.inter_ctc_weight < 1:
             raise ConfigError(f"{prefix}.inter_ctc_weight", "must be in [0, 1)")
 
@@ -140,6 +154,9 @@ class LayerSelectionConfig:
     threshold: float = 0.0           # a layer conflicts when its cosine statistic is below this
     rule: Literal["min", "mean"] = "min"
 
+    def validate(self, prefix: str) -> None:
+        check_ranges(self, prefix, {"refresh_every": ">=1"})
+
 
 @dataclass
 class SketchConfig:
@@ -161,6 +178,9 @@ class MooConfig:
     mode: Literal["linear", "faithful", "layers", "fast"] = "linear"
     hierarchy: dict[str, Any] = field(default_factory=dict)
     double_sampling: Literal["halves", "none"] = "halves"
+    # linear mode: each head gets its own objective's gradient ("own", as in every other mode and the method),
+    # or w_m times it ("weighted": one backward of Σ w_m l_m, for ablations)
+    linear_heads: Literal["own", "weighted"] = "own"
     update_every: int = 1            # recompute the weights every N steps (reuse them in between)
     layers: LayerSelectionConfig = field(default_factory=LayerSelectionConfig)
     sketch: SketchConfig = field(default_factory=SketchConfig)
@@ -212,8 +232,11 @@ class TrainConfig:
     accumulate: int = 1
 
     def validate(self, prefix: str) -> None:
-        if self.accumulate < 1:
-            raise ConfigError(f"{prefix}.accumulate", f"must be >= 1 (micro-batches per step), got {self.accumulate}")
+        check_ranges(self, prefix, {
+            "max_steps": ">=1", "steps_per_epoch": ">=1", "max_minutes": ">0", "lr_backbone": ">=0",
+            "lr_heads": ">=0", "weight_decay": ">=0", "betas": "[0,1)", "warmup_steps": ">=0", "min_lr_ratio": "0..1",
+            "grad_clip": ">0", "log_every": ">=1", "eval_every": ">=0", "checkpoint_every": ">=0", "keep_last": ">=1",
+            "threads": ">=1", "dist_timeout_s": ">=1", "accumulate": ">=1"})
 
 
 @dataclass
@@ -228,11 +251,8 @@ class LMConfig:
     word_weight: float = 0.3             # its log-probability weight, added when a word ends
 
     def validate(self, prefix: str) -> None:
-        if self.order < 0:
-            raise ConfigError(f"{prefix}.order", f"must be >= 0 (0: no LM), got {self.order}")
-        for key in ("weight", "word_weight", "word_order"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{prefix}.{key}", f"must be >= 0, got {getattr(self, key)}")
+        check_ranges(self, prefix, {"order": ">=0", "weight": ">=0", "bonus": ">=0", "word_order": ">=0",
+                                    "word_weight": ">=0"})
 
 
 @dataclass
@@ -246,10 +266,8 @@ class EvalConfig:
     lm: LMConfig = field(default_factory=LMConfig)
 
     def validate(self, prefix: str) -> None:
-        for key in ("ctc_beam", "decoder_beam", "ctc_topk", "ctc_workers"):
-            value = getattr(self, key)
-            if value is not None and value < 1:
-                raise ConfigError(f"{prefix}.{key}", f"must be >= 1, got {value}")
+        check_ranges(self, prefix, {"ctc_beam": ">=1", "decoder_beam": ">=1", "ctc_topk": ">=1", "ctc_workers": ">=1",
+                                    "max_len_ratio": ">0", "batch_cuts": ">=1"})
         if self.lm.order > 0 and self.ctc_beam < 2:
             raise ConfigError(f"{prefix}.lm.order", f"LM fusion needs CTC beam search: set {prefix}.ctc_beam "
                                                     f"> 1 (got {self.ctc_beam}) or {prefix}.lm.order 0")
@@ -288,23 +306,24 @@ class ExperimentConfig:
                                   choices=sorted(used))
 
     def _validate_word_lm(self) -> None:
-        """A word n-gram (``eval.lm.word_order``) spells words from characters: every CTC tokenizer must be
-        ``char`` (known before training, unlike a missing word boundary, which decoding reports)."""
+        """A word n-gram (``eval.lm.word_order``) spells words from characters: at least one CTC tokenizer
+        must be ``char`` (SentencePiece ones get the token n-gram only), known before training, unlike a
+        missing word boundary, which decoding reports."""
         if self.eval.lm.word_order == 0:
             return
+        kinds = []
         for o in self.objectives:
             if o.task == "asr":
-                per_lang = o.lang in self.tokenizers.asr_per_language
-                key = f"tokenizers.asr_per_language.{o.lang}" if per_lang else "tokenizers.asr"
-                spec = self.tokenizers.asr_per_language[o.lang] if per_lang else self.tokenizers.asr
+                spec = self.tokenizers.asr_per_language.get(o.lang, self.tokenizers.asr)
             elif o.task == "st" and o.head == "ctc":
-                key, spec = "tokenizers.st", self.tokenizers.st
+                spec = self.tokenizers.st
             else:
                 continue
-            if spec.kind != "char":
-                raise ConfigError("eval.lm.word_order", f"the word n-gram needs character tokenizers; {key} is "
-                                                        f"{spec.kind!r} ({o.name}): set {key}.kind char or "
-                                                        "eval.lm.word_order 0")
+            kinds.append(spec.kind)
+        if "char" not in kinds:
+            raise ConfigError("eval.lm.word_order", "the word n-gram needs a character CTC tokenizer; these are "
+                                                    f"{sorted(set(kinds)) or 'none'}: set tokenizers.asr.kind char "
+                                                    "or eval.lm.word_order 0")
 
     @property
     def supervised_langs(self) -> list[str]:
