@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/soups demo --config configs/demo.yaml --corpus data/synthetic-small --out runs/demo
+	$(BIN)/soups demo --config configs/demo.yaml --corpus data/synthetic-demo --size demo --out runs/demo
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -36,8 +36,8 @@ def test_bench_data_json(tmp_path, capsys):
 def test_bench_padding_reports_the_utterance_share_of_the_joint_batch(tiny_corpus, tmp_path, capsys):
     config = tmp_path / "demo.yaml"
     text = open("configs/demo.yaml").read()
-    assert "dir: data/synthetic-small" in text
-    config.write_text(text.replace("dir: data/synthetic-small", f"dir: {tiny_corpus}"))
+    assert "dir: data/synthetic-demo" in text
+    config.write_text(text.replace("dir: data/synthetic-demo", f"dir: {tiny_corpus}"))
     assert main(["bench", "data", "--work", str(tmp_path), "--skip-throughput", "--padding", str(config),
                  "--padding-steps", "40", "--json"]) == 0
     p = json.loads(capsys.readouterr().out)["padding"]

@@ -51,7 +51,7 @@ def _cell(runs, recipe, slug, seed, values):
             (cell / "eval" / "test" / f"{name}.{kind}.txt").write_text("".join(x + "\n" for x in lines))
         objs[name] = {"task": task, "language": lang, "metric": metric, "value": float(value), "utterances": 30}
     (cell / "eval" / "test" / "results.json").write_text(json.dumps({"objectives": objs, "average": {}}))
-    log = [{"step": s, "loss/asr_en": 10.0 - s - seed} for s in (1, 2, 3)]
+    log = [{"step": s, "loss/asr_en": 10.0 - s - seed, "dev/average_wer": 50.0 - s - seed} for s in (1, 2, 3)]
     (cell / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
 
 
@@ -137,11 +137,19 @@ def test_significance_of_the_reference_against_each_baseline(report):
 
 def test_figures_are_valid_pngs(report):
     _, out, _ = report
-    for name in ("radar.png", "curves.png"):
+    for name in ("radar.png", "curves.png", "dev_curves.png"):
         path = out / name
         assert path.read_bytes()[:8] == PNG
         img = matplotlib.image.imread(path)
         assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+
+
+def test_dev_curves_are_the_mean_over_seeds_with_a_min_max_band():
+    from soups.grid.plots import band_series
+
+    seeds = [phase_series([[{"step": 10, "dev/average_wer": 40.0}, {"step": 20, "dev/average_wer": 30.0}]], "dev/"),
+             phase_series([[{"step": 10, "dev/average_wer": 50.0}]], "dev/")]
+    assert band_series(seeds)["average_wer"] == ([10, 20], [45.0, 30.0], [40.0, 30.0], [50.0, 30.0])
 
 
 def test_training_curves_follow_the_phases():

@@ -131,6 +131,15 @@ def test_the_demo_config_trains_with_vm_msp_uas_end_to_end(tiny_corpus, tmp_path
     results = evaluate_experiment(tmp_path / "exp", "test", max_utterances=3)
     assert {r["metric"] for r in results["objectives"].values()} == {"wer", "bleu"}
     assert len(results["objectives"]) == 9 and set(results["average"]) == {"wer", "bleu"}
+    assert results["training"] == {"steps": 3, "max_steps": 3, "cut": False}
+    # LM fusion: character ASR tokenizers get the word n-gram too, the English pieces of the CTC translation
+    # heads the token n-gram only
+    from soups.data.tokenizer import load_tokenizers
+    from soups.train.build import build_lm_fusions
+
+    fusions = build_lm_fusions(cfg, tmp_path / "exp", load_tokenizers(tmp_path / "exp" / "tokenizers.json"))
+    assert {k for k, f in fusions.items() if f.words is not None} == {f"asr_{x}" for x in ("en", "fr", "de", "es", "ca")}
+    assert fusions["st"].words is None and fusions["st"].lm.order == cfg.eval.lm.order
 
 
 def test_x2_frontend_trains_evaluates_and_fits_more_ctc_targets(tiny_corpus, tmp_path):

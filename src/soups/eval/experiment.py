@@ -16,7 +16,7 @@ from soups.data.tokenizer import load_tokenizers
 from soups.errors import CheckpointError, ConfigError
 from soups.eval.evaluate import DecodeOptions, evaluate
 from soups.train.build import build_lm_fusions, build_model
-from soups.train.checkpoint import load_checkpoint
+from soups.train.checkpoint import latest_step, load_checkpoint
 from soups.train.config import load_config
 
 
@@ -79,18 +79,29 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def training_status(exp: str | Path, cfg) -> dict:
+    """How far training went: ``steps`` (the latest checkpoint's), ``max_steps`` (the schedule's end) and
+    ``cut`` — True when it stopped before the schedule ended (``train.max_minutes``, or an interrupted run):
+    such a model is not the one the config describes, and every table that shows it says so."""
+    steps = latest_step(Path(exp) / "checkpoints")
+    return {"steps": steps, "max_steps": cfg.train.max_steps, "cut": steps < cfg.train.max_steps}
+
+
 def evaluate_experiment(exp: str | Path, split: str = "test", which: str = "best", data_dir: str | None = None,
                         ctc_beam: int | None = None, decoder_beam: int | None = None,
-                        max_utterances: int | None = None, lm: bool = True, overrides: list[str] = ()) -> dict:
+                        max_utterances: int | None = None, lm: bool = True, overrides: list[str] = (),
+                        out_name: str | None = None) -> dict:
+    """Decode ``split`` and score it; hypotheses, references and ``results.json`` go to
+    ``EXP/eval/<out_name or split>/``."""
     exp = Path(exp)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     cfg, model, tokenizers, cmvn = load_experiment(exp, which, device, overrides)
     if data_dir is not None:
         cfg.data.dir = data_dir
     opts = decode_options(cfg, exp, tokenizers, ctc_beam, decoder_beam, lm)
-    out_dir = exp / "eval" / split
+    out_dir = exp / "eval" / (out_name or split)
     sources = {lang: cfg.data.sources(lang, split) for lang in cfg.supervised_langs}
     results = evaluate(model, sources, tokenizers, cmvn, split, opts, out_dir, max_utterances, device)
-    results.update(checkpoint=which, out_dir=str(out_dir))
+    results.update(checkpoint=which, out_dir=str(out_dir), training=training_status(exp, cfg))
     (out_dir / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
     return results

@@ -101,6 +101,10 @@ def results_table(results: dict) -> Table:
             for lang in langs]
     rows.append(["Average"] + [_fmt(statistics.fmean(v for v, _ in cells[c].values())) for c in columns])
     notes = []
+    training = results.get("training") or {}
+    if training.get("cut"):
+        notes.append(f"**Training was cut at step {training['steps']} of {training['max_steps']}** (train.max_minutes "
+                     "or an interrupted run): this model did not finish its schedule.")
     metrics_in_asr = {m for _, m in cells.get("wer", {}).values()}
     if "cer" in metrics_in_asr:
         notes.append("(CER): character error rate" + (", included in the ASR average" if len(metrics_in_asr) > 1
@@ -117,6 +121,26 @@ def _markdown(header: list[str], rows: list[list[str]], notes: list[str], title:
     return "\n".join(lines)
 
 
+def side_by_side(decodings: dict[str, dict], title: str = "") -> str:
+    """Several decodings of one model in one table: every column of :func:`results_table` once per decoding,
+    labelled (``{"beam + LM": res, "greedy": res2}`` -> "ASR WER (%), beam + LM", "ASR WER (%), greedy", …).
+
+    >>> r = lambda v: {"objectives": {"a": {"task": "asr", "language": "fr", "metric": "wer", "value": v}}}
+    >>> print(side_by_side({"lm": r(5.0), "greedy": r(9.0)}).splitlines()[0])
+    | Language | ASR WER (%), lm | ASR WER (%), greedy |
+    """
+    tables = {label: results_table(res) for label, res in decodings.items()}
+    (header, rows, _), *others = tables.values()
+    for label, (h, r, _) in tables.items():
+        if h != header or [x[0] for x in r] != [x[0] for x in rows]:
+            raise ValueError(f"decoding {label!r} has other objectives than the first one")
+    out_header = ["Language"] + [f"{col}, {label}" for col in header[1:] for label in tables]
+    out_rows = [[row[0]] + [tables[label][1][i][c] for c in range(1, len(header)) for label in tables]
+                for i, row in enumerate(rows)]
+    notes = list(dict.fromkeys(n for _, _, ns in tables.values() for n in ns))
+    return _markdown(out_header, out_rows, notes, title)
+
+
 def markdown_table(results: dict, title: str = "") -> str:
     """One results dict as a Markdown table (see the module docstring); averages from the values."""
     return _markdown(*results_table(results), title=title)
@@ -131,25 +155,32 @@ def _seed_values(res: dict, column: str) -> tuple[dict[str, float], dict[str, st
     return values, {lang: m for lang, (_, m) in cells.items()}
 
 
-def _summary(values: list[float], n_seeds: int) -> tuple[float, str]:
-    """(mean, "mean ± std" text); sample std (n − 1) over seeds, "(n=k)" when seeds are missing."""
+def _summary(values: list[float], n_seeds: int, cut: int = 0) -> tuple[float, str]:
+    """(mean, "mean ± std" text); sample std (n − 1) over seeds, "(n=k)" when seeds are missing, and how many
+    of those were left out because their training was cut ("(n=2, 1 cut)")."""
     mean = statistics.fmean(values)
     text = f"{mean:.2f}" if len(values) == 1 else f"{mean:.2f} ± {statistics.stdev(values):.2f}"
-    return mean, text + (f" (n={len(values)})" if len(values) < n_seeds else "")
+    if len(values) < n_seeds:
+        text += f" (n={len(values)}, {cut} cut)" if cut else f" (n={len(values)})"
+    return mean, text
 
 
 def comparison_rows(runs: dict[str, dict | list[dict]], column: str = "wer") -> Table:
     """Cells of one comparison table: rows = languages + Average, columns = recipes.
+
+    A seed given as ``{"objectives": {}, "cut": True}`` is a run whose training was cut: it has no values and
+    its cells say so (``(n=2, 1 cut)``).
 
     ``column`` is ``"wer"`` (ASR objectives, lower is better), ``"bleu"`` (translation, higher is
     better) or another metric name (``"accuracy"``...). The best cell of a row is bold (ties all bold;
     only when at least two recipes have a value); missing cells are ``—``.
     """
     lower = column == "wer" or column not in HIGHER_IS_BETTER
-    per_recipe = {}
+    per_recipe, cut = {}, {}
     for recipe, res in runs.items():
         seeds = res if isinstance(res, list) else [res]
         per_recipe[recipe] = [_seed_values(s, column) for s in seeds]
+        cut[recipe] = sum(bool(s.get("cut")) for s in seeds)
     langs = _lang_order(lang for seeds in per_recipe.values() for vals, _ in seeds for lang in vals
                         if lang != "Average")
     cer_langs = {lang for seeds in per_recipe.values() for _, ms in seeds for lang, m in ms.items() if m == "cer"}
@@ -158,7 +189,7 @@ def comparison_rows(runs: dict[str, dict | list[dict]], column: str = "wer") -> 
         summaries = {}
         for recipe, seeds in per_recipe.items():
             vals = [v[lang] for v, _ in seeds if lang in v]
-            summaries[recipe] = _summary(vals, len(seeds)) if vals else None
+            summaries[recipe] = _summary(vals, len(seeds), cut[recipe]) if vals else None
         present = [round(s[0], 2) for s in summaries.values() if s]
         best = (min(present) if lower else max(present)) if len(present) >= 2 else None
         label = f"{lang} (CER)" if lang in cer_langs else lang

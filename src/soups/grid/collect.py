@@ -14,6 +14,7 @@ from pathlib import Path
 
 SEED_DIR = re.compile(r"^seed(\d+)$")
 EMPTY = {"objectives": {}}  # a missing seed in comparison tables (counts as a seed without values)
+CUT = {"objectives": {}, "cut": True}  # a seed whose training was cut: no values, marked in the tables
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Cell:
     results: dict | None = None
     cfg: object | None = None       # ExperimentConfig, None if config.yaml is missing or does not load
     problem: str | None = None
+    cut: bool = False               # training stopped before its schedule ended: no values in the tables
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,12 @@ def _load_results(cell: Cell, split: str) -> None:
     except (ValueError, AttributeError) as err:
         cell.problem = f"eval/{split}/results.json unreadable: {err}"
         return
+    training = results.get("training") or {}
+    if training.get("cut"):  # never mixed silently into a table of finished runs
+        cell.cut = True
+        cell.problem = (f"cut at step {training['steps']} of {training['max_steps']} (train.max_minutes or an "
+                        "interrupted run): left out of the tables")
+        return
     cell.results = results
 
 
@@ -125,7 +133,8 @@ def by_recipe(names: list[str], cells: list[Cell], seeds: list[int] | None = Non
     out = {}
     for name in names:
         own = {c.seed: c.results for c in cells if c.recipe == name and c.ok}
-        out[name] = [own.get(s, EMPTY) for s in seeds]
+        cut = {c.seed for c in cells if c.recipe == name and c.cut}
+        out[name] = [own.get(s, CUT if s in cut else EMPTY) for s in seeds]
     return out
 
 

@@ -5,6 +5,10 @@
   axis gets a gap there (and "(incomplete)" in the legend): nothing is filled in.
 * :func:`training_curves` — one panel per objective, the per-step training loss of every recipe (mean over
   seeds at each logged step; phases of two-stage recipes follow each other on the step axis).
+* :func:`dev_curves` — dev average WER and BLEU against steps, one line per recipe (mean over seeds) with a
+  band for the spread (min to max over seeds): what shows whether a run has converged.
+* :func:`experiment_curves` — one experiment's dev WER per language and BLEU per pair against steps
+  (``soups demo`` writes it next to its table).
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ def radar(wer: dict[str, dict[str, float]], bleu: dict[str, dict[str, float]], p
     return _legend_and_save(fig, axes, path, bottom=0.08, dpi=110)
 
 
-def phase_series(logs: list[list[dict]]) -> dict[str, dict[int, float]]:
-    """``{objective: {step: loss}}`` of one run; phase k's steps start where phase k−1 ended."""
+def phase_series(logs: list[list[dict]], prefix: str = "loss/") -> dict[str, dict[int, float]]:
+    """``{name: {step: value}}`` of the log keys ``prefix<name>`` of one run (training losses by default;
+    ``"dev/"`` for dev metrics); phase k's steps start where phase k−1 ended."""
     out: dict[str, dict[int, float]] = {}
     offset = 0
     for records in logs:
@@ -64,19 +69,71 @@ def phase_series(logs: list[list[dict]]) -> dict[str, dict[int, float]]:
             step = int(rec.get("step", 0))
             last = max(last, step)
             for k, v in rec.items():
-                if k.startswith("loss/") and isinstance(v, (int, float)) and math.isfinite(v):
-                    out.setdefault(k[5:], {})[offset + step] = float(v)
+                if k.startswith(prefix) and isinstance(v, (int, float)) and math.isfinite(v):
+                    out.setdefault(k[len(prefix):], {})[offset + step] = float(v)
         offset += last
     return out
 
 
 def mean_series(runs: list[dict[str, dict[int, float]]]) -> dict[str, tuple[list[int], list[float]]]:
     """Mean over seeds at each step (steps logged by any seed; a mean over the seeds that have it)."""
+    return {name: (steps, mean) for name, (steps, mean, _, _) in band_series(runs).items()}
+
+
+def band_series(runs: list[dict[str, dict[int, float]]]) -> dict[str, tuple[list[int], list[float], list[float],
+                                                                               list[float]]]:
+    """``{name: (steps, mean, low, high)}`` over seeds at each step (min and max of the seeds that have it)."""
     out = {}
-    for obj in sorted({o for r in runs for o in r}):
-        steps = sorted({s for r in runs for s in r.get(obj, {})})
-        out[obj] = (steps, [float(np.mean([r[obj][s] for r in runs if s in r.get(obj, {})])) for s in steps])
+    for name in sorted({o for r in runs for o in r}):
+        steps = sorted({s for r in runs for s in r.get(name, {})})
+        values = [[r[name][s] for r in runs if s in r.get(name, {})] for s in steps]
+        out[name] = (steps, [float(np.mean(v)) for v in values], [float(min(v)) for v in values],
+                     [float(max(v)) for v in values])
     return out
+
+
+DEV_PANELS = (("average_wer", "dev average WER (%)"), ("average_bleu", "dev average BLEU (X→En)"))
+
+
+def dev_curves(series: dict[str, dict[str, tuple]], path: str | Path) -> Path:
+    """``series``: recipe → :func:`band_series` of its seeds' ``dev/`` logs. One panel per average metric."""
+    panels = [(key, title) for key, title in DEV_PANELS if any(key in per for per in series.values())]
+    fig, axes = plt.subplots(1, max(1, len(panels)), figsize=(6 * max(1, len(panels)), 4), squeeze=False)
+    for ax, (key, title) in zip(axes.flat, panels):
+        for recipe, per in series.items():
+            if key in per and per[key][0]:
+                steps, mean, low, high = per[key]
+                (line,) = ax.plot(steps, mean, label=recipe, linewidth=1.3, marker=".")
+                ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+    if not panels:
+        axes[0, 0].set_title("no dev evaluations logged (train.eval_every)")
+    return _legend_and_save(fig, axes.flat, path, bottom=0.14, dpi=100)
+
+
+def experiment_curves(records: list[dict], metrics: dict[str, str], path: str | Path, title: str = "") -> Path:
+    """One run's dev curves: left each ``wer``/``cer`` objective and the average, right each ``bleu`` one.
+    ``records``: ``EXP/log.jsonl``; ``metrics``: objective name → its metric."""
+    dev = phase_series([records], "dev/")
+    sides = (("ASR dev WER/CER (%)", ("wer", "cer"), "average_wer"), ("translation dev BLEU", ("bleu",), "average_bleu"))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), squeeze=False)
+    for ax, (name, kinds, average) in zip(axes.flat, sides):
+        for obj in sorted(o for o, m in metrics.items() if m in kinds and o in dev):
+            ax.plot(*zip(*sorted(dev[obj].items())), label=obj, linewidth=1.0, marker=".")
+        if average in dev:
+            ax.plot(*zip(*sorted(dev[average].items())), label="average", color="black", linewidth=2.2)
+        ax.set_title(name)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def training_curves(series: dict[str, dict[str, tuple[list[int], list[float]]]], path: str | Path) -> Path:

@@ -12,7 +12,8 @@ Writes ``report.md`` (everything below, with the problems found), ``report.json`
   recipes with two or more rates;
 * ``significance.csv`` — paired bootstrap of the reference recipe against every other (WER and BLEU);
 * ``resources.csv`` — Table 9 (one multi-task model vs single-objective models), from a run of the reference;
-* ``radar.png`` (Fig. 1) and ``curves.png`` (training losses per objective and recipe).
+* ``radar.png`` (Fig. 1), ``dev_curves.png`` (dev average WER and BLEU against steps, mean over seeds with a
+  min–max band: whether the runs converged) and ``curves.png`` (training losses per objective and recipe).
 """
 
 from __future__ import annotations
@@ -108,7 +109,13 @@ def _figures(names, cells, runs, out: Path) -> list[str]:
         per_seed = [plots.phase_series(phase_logs(c.dir)) for c in cells if c.recipe == name and c.ok]
         series[name] = plots.mean_series([s for s in per_seed if s])
     plots.training_curves(series, out / "curves.png")
-    return ["![radar](radar.png)", "", "![training curves](curves.png)"]
+    dev = {}
+    for name in names:
+        per_seed = [plots.phase_series(phase_logs(c.dir), "dev/") for c in cells if c.recipe == name and c.ok]
+        dev[name] = plots.band_series([s for s in per_seed if s])
+    plots.dev_curves(dev, out / "dev_curves.png")
+    return ["![radar](radar.png)", "", "![dev curves: mean over seeds, band min-max](dev_curves.png)", "",
+            "![training curves](curves.png)"]
 
 
 def write_report(runs_dir: str | Path, out: str | Path | None = None, reference: str = "VM-UAS",

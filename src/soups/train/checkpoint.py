@@ -173,6 +173,14 @@ def _step(path: Path) -> int:
     return int(_CKPT_NAME.match(path.name).group(1))
 
 
+def latest_step(directory: str | Path) -> int:
+    """The highest step of the ``ckpt-<step>.pt`` files in ``directory`` (0 if none), from the names alone."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return 0
+    return max((_step(p) for p in directory.iterdir() if _CKPT_NAME.match(p.name)), default=0)
+
+
 class CheckpointManager:
     """``ckpt-<step:08d>.pt`` files in one directory: the last ``keep_last`` are kept, plus the best one
     by ``best_metric`` (``mode`` ``"min"`` or ``"max"``) as ``best.pt``; ``checkpoints.json`` indexes them.
