@@ -26,7 +26,7 @@ def test_doctests():
     assert doctest.testmod(weights_mod).failed == 0
 
 
-@pytest.mark.parametrize("grid_file", ["paper.yaml", "ablation.yaml", "cpu.yaml", "gender.yaml"])
+@pytest.mark.parametrize("grid_file", ["paper.yaml", "ablation.yaml", "cpu.yaml", "gender.yaml", "cpu_char.yaml", "converge.yaml"])
 def test_shipped_grids_plan_every_cell(grid_file, tmp_path):
     grid = load_grid(SHIPPED / grid_file)
     lines = []

@@ -109,3 +109,18 @@ def test_lexicon_fraction_gives_a_smaller_vocabulary_deterministically():
     assert types(0.15)[1] == first_small and first_small != first_full
     with pytest.raises(ValueError, match="lexicon-fraction"):
         Conditions(lexicon_fraction=0.0)
+
+
+def test_a_languages_audio_does_not_depend_on_the_other_languages_built_with_it(tmp_path, monkeypatch):
+    """Synthesis chunks never span languages (espeak-ng state carries over inside a chunk): French built alone
+    is byte-identical to French built after Chinese, with chunks small enough that one would otherwise span both."""
+    from soups.data.synthetic import corpus
+
+    monkeypatch.setitem(corpus.SIZES, "tiny", corpus.CorpusSize(train=6, dev=2, test=2))
+    monkeypatch.setattr(corpus, "CHUNK", 4)
+    build_corpus(tmp_path / "alone", "tiny", seed=5, langs=("fr",), workers=1)
+    build_corpus(tmp_path / "both", "tiny", seed=5, langs=("zh", "fr"), workers=2)
+    fr = lambda root: digest_tree(root / "cv" / "fr" / "clips")  # noqa: E731
+    assert fr(tmp_path / "both") == fr(tmp_path / "alone") and len(fr(tmp_path / "alone")) == 10
+    chunks = corpus._chunks(plan_language("zh", corpus.SIZES["tiny"], 5) + plan_language("fr", corpus.SIZES["tiny"], 5))
+    assert [len(c) for c in chunks] == [4, 4, 2, 4, 4, 2] and [c[0].lang for c in chunks] == ["zh"] * 3 + ["fr"] * 3

@@ -41,6 +41,8 @@ from soups.errors import SoupsError
 SPLITS = ("train", "dev", "test")
 # Utterances per synthesis process. Part of the determinism contract: espeak-ng state carries over inside a
 # process, so the chunk boundaries (not the number of workers) shape the audio; changing CHUNK changes bytes.
+# Chunks never span two languages, so a language's audio does not depend on which others are built with it
+# (or in which order --langs names them).
 CHUNK = 500
 
 
@@ -156,7 +158,11 @@ def plan_language(lang: str, size: CorpusSize, seed: int, audio_format: str = "f
 
 
 def _chunks(plan: list[PlannedUtterance]) -> list[list[PlannedUtterance]]:
-    return [plan[i:i + CHUNK] for i in range(0, len(plan), CHUNK)]
+    """``CHUNK``-utterance pieces of each language's plan (in plan order)."""
+    by_lang: dict[str, list[PlannedUtterance]] = {}
+    for utt in plan:
+        by_lang.setdefault(utt.lang, []).append(utt)
+    return [utts[i:i + CHUNK] for utts in by_lang.values() for i in range(0, len(utts), CHUNK)]
 
 
 def _chunk_digest(chunk: list[PlannedUtterance]) -> str:
