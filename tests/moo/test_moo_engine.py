@@ -204,3 +204,42 @@ def test_pooled_sample_taps_equal_the_summed_per_sample_cotangents(rows):
     assert len(pooled) == len(explicit) == 2
     for vec, cots in zip(pooled, explicit):
         torch.testing.assert_close(vec, torch.cat([c.reshape(-1, c.shape[-1]).sum(0) for c in cots]))
+
+
+def _same_state(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same_state(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    return a == b
+
+
+@pytest.mark.parametrize("mode", ["linear", "fast", "faithful", "layers"])
+@pytest.mark.parametrize("what", ["loss", "gradient"])
+def test_a_non_finite_step_is_refused_before_any_weighting_moves(mode, what):
+    """NaN in one objective's loss (or a finite loss with a NaN gradient): NonFiniteStep names the objective,
+    and λ (MoDo, per level and per layer) is exactly what it was before the step."""
+    import copy
+
+    from soups.moo.engine import NonFiniteStep
+
+    model, x = Toy(), torch.randn(8, 4)
+    engine = GradientEngine(mode, Hierarchy({"formulation": "vs", "weighting": "modo"}, ["o0", "o1", "o2"]),
+                            model.shared())
+    engine.backward(model.terms(x), 0, 0)        # a good step first: λ has moved away from uniform
+    before = copy.deepcopy(engine.state_dict())
+    terms = model.terms(torch.randn(8, 4))
+    if what == "loss":
+        terms.losses[1] = [l * float("nan") for l in terms.losses[1]]
+    else:  # sqrt at 0: a finite value (0) whose gradient is inf * 0 = NaN
+        terms.losses[1] = [l + (terms.taps[1][0].sum() * 0.0).sqrt() for l in terms.losses[1]]
+    if mode == "linear" and what == "gradient":    # linear mode has no tap gradients: the trainer's grad norm
+        engine.backward(terms, 0, 1)                # catches it (tests/train/test_training.py)
+        assert not torch.isfinite(shared_grad(model)).all()
+        return
+    with pytest.raises(NonFiniteStep) as err:
+        engine.backward(terms, 0, 1)
+    assert (err.value.objective, err.value.what) == (1, what)
+    assert _same_state(engine.state_dict(), before)

@@ -127,7 +127,7 @@ def test_the_demo_config_trains_with_vm_msp_uas_end_to_end(tiny_corpus, tmp_path
     assert summary["step"] == 3 and summary["skipped_steps"] == 0
     log = read_log(tmp_path / "exp")
     assert all(any(k.startswith("lambda/") for k in r) for r in log)        # MoDo weights at every step
-    assert log[-1]["eta/1"] > log[0]["eta/1"]                               # penalties grow per step
+    assert log[-1]["eta/2"] > log[0]["eta/2"]                               # penalties grow per step
     results = evaluate_experiment(tmp_path / "exp", "test", max_utterances=3)
     assert {r["metric"] for r in results["objectives"].values()} == {"wer", "bleu"}
     assert len(results["objectives"]) == 9 and set(results["average"]) == {"wer", "bleu"}
@@ -171,3 +171,29 @@ def test_x2_frontend_trains_evaluates_and_fits_more_ctc_targets(tiny_corpus, tmp
     with pytest.raises(ConfigError, match="model.ssl.stack_frames"):
         run_training(make_cfg(tiny_corpus, "model.encoder.subsampling_factor=2", "model.ssl.stack_frames=4"),
                      tmp_path / "bad", progress=False)
+
+
+@pytest.mark.parametrize("mode", ["fast", "faithful"])
+def test_a_diverging_run_skips_non_finite_steps_then_stops_cleanly(tiny_corpus, tmp_path, mode, capsys):
+    """lr 1e6 makes every loss non-finite within a few steps: MoDo never sees a non-finite Gram (no
+    traceback), each such step is skipped and counted, and after train.max_consecutive_skips in a row the
+    CLI stops with one line and exit code 2, the last checkpoint intact."""
+    from soups.cli import main
+    from soups.train.config import config_to_yaml
+
+    overrides = [f"moo.mode={mode}", "moo.hierarchy={formulation: vm, levels: uas, weighting: modo}",
+                 "train.lr_backbone=1e6", "train.lr_heads=1e6", "train.warmup_steps=0", "train.schedule=constant",
+                 "train.max_steps=12", "train.max_consecutive_skips=3", "train.checkpoint_every=1",
+                 "train.grad_clip=1e30"]
+    cfg = make_cfg(tiny_corpus, *overrides)
+    path = tmp_path / "cfg.yaml"
+    path.write_text(config_to_yaml(cfg))
+    assert main(["train", str(path), "--out", str(tmp_path / "exp")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("soups: error: training stopped at step") and "3 consecutive steps" in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    records = [json.loads(line) for line in (tmp_path / "exp" / "log.jsonl").read_text().splitlines()]
+    causes = [r["skipped_nonfinite"] for r in records if r.get("skipped_nonfinite")]
+    assert causes and all(k.split(": ")[1] in ("loss", "gradient", "Gram", "gradient norm") for k in causes[-1])
+    ckpts = sorted((tmp_path / "exp" / "checkpoints").glob("ckpt-*.pt"))
+    assert ckpts and load_checkpoint(ckpts[-1])["step"] >= 1          # saved before the skips, loadable

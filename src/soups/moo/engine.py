@@ -44,6 +44,25 @@ from .sketch import GramSketch
 MODES = ("linear", "faithful", "layers", "fast")
 
 
+class NonFiniteStep(Exception):
+    """A loss, gradient or Gram of this step is not finite. Raised before any weighting sees it, so λ and the
+    other weighting states are unchanged; the caller drops the step's update (the trainer skips and counts it).
+    ``objective``: index of the objective that caused it (None: not attributable, e.g. an overflowing Gram)."""
+
+    def __init__(self, objective: int | None, what: str):
+        self.objective, self.what = objective, what
+        super().__init__(f"non-finite {what}" + ("" if objective is None else f" of objective {objective}"))
+
+
+def _check_finite(values, what: str) -> None:
+    """Raise :class:`NonFiniteStep` naming the first objective ``m`` whose tensors in ``values[m]`` (a
+    tensor, a list of tensors or None) are not all finite."""
+    for m, v in enumerate(values):
+        tensors = [] if v is None else v if isinstance(v, (list, tuple)) else [v]
+        if any(not bool(torch.isfinite(t).all()) for t in tensors):
+            raise NonFiniteStep(m, what)
+
+
 @dataclass
 class StepTerms:
     """What one training step hands to the engine (M objectives, S samples each).
@@ -100,16 +119,20 @@ class GradientEngine:
 
     # ------------------------------------------------------------------------------------------------
     def backward(self, terms: StepTerms, epoch: float, step: int, static_weights: Tensor | None = None) -> dict:
-        """Set ``.grad`` of shared and head parameters for this step; returns what to log."""
+        """Set ``.grad`` of shared and head parameters for this step; returns what to log. A non-finite loss,
+        tap gradient or Gram raises :class:`NonFiniteStep` before any weighting sees it (``.grad`` may then
+        hold partial values: drop the step)."""
+        _check_finite(terms.mean_losses(), "loss")
         if self.mode == "linear":
             w = static_weights if static_weights is not None else self.static.static_weights(epoch, step)
             self._linear_backward(terms, w)
             return {"weights": w}
         tap_grads = self._heads_backward(terms)
+        _check_finite(tap_grads, "gradient")
         update = step % self.update_every == 0 or self.last_weights is None
         if self.mode == "fast":
             if update:
-                self.last_weights = self.hierarchy.weights(self._tap_grams(terms, tap_grads), epoch, step)
+                self.last_weights = self.hierarchy.weights(self._finite(self._tap_grams(terms, tap_grads)), epoch, step)
             self._shared_backward(terms, tap_grads, self.last_weights)
             return {"weights": self.last_weights}
         if self.mode == "faithful":
@@ -117,16 +140,26 @@ class GradientEngine:
                 self._shared_backward(terms, tap_grads, self.last_weights)
                 return {"weights": self.last_weights}
             if self.sketch is not None:
-                grams = self._sketched_grams(terms, tap_grads)
+                grams = self._finite(self._sketched_grams(terms, tap_grads))
                 self.last_weights = self.hierarchy.weights(grams, epoch, step)
                 self._shared_backward(terms, tap_grads, self.last_weights)
                 return {"weights": self.last_weights, "gram": grams.K}
             G = self._jacobians(terms, tap_grads, self.shared)
-            grams = self._gram(G)
+            _check_finite([g for g in G[0]], "gradient")
+            grams = self._finite(self._gram(G))
             self.last_weights = self.hierarchy.weights(grams, epoch, step)
             self._assign(self.shared, self._combine(G, self.last_weights, terms.local))
             return {"weights": self.last_weights, "gram": grams.K}
         return self._layers_backward(terms, tap_grads, epoch, step, update)
+
+    @staticmethod
+    def _finite(info: GramInfo) -> GramInfo:
+        """``info`` if its Grams are finite, else :class:`NonFiniteStep` (e.g. finite gradients whose inner
+        products overflow)."""
+        for K in (info.K, info.K12):
+            if K is not None and not bool(torch.isfinite(K).all()):
+                raise NonFiniteStep(None, "Gram")
+        return info
 
     # ------------------------------------------------------------------------------------------------
     def _linear_backward(self, terms: StepTerms, w: Tensor) -> None:
@@ -299,7 +332,7 @@ class GradientEngine:
         log, blocks = {}, None
         if step % self.refresh_every == 0 or not self.selector.scores:  # probe every layer
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, self.shared), self.layer_groups)
-            self.selector.select({name: self._gram(bs) for name, bs in blocks.items()})
+            self.selector.select({name: self._finite(self._gram(bs)) for name, bs in blocks.items()})
             log["layer_scores"] = dict(self.selector.scores)
         selected = [n for n in self.layer_groups if n in self.selector.selected]
         if selected and blocks is None:  # exact per-objective gradients of the selected layers only
@@ -310,10 +343,11 @@ class GradientEngine:
         # what earlier micro-batches accumulated in the selected layers (train.accumulate), kept through the
         # static backward, whose contribution to these layers is replaced by the dynamic one below
         before = {id(p): None if p.grad is None else p.grad.clone() for n in selected for p in self.layer_groups[n]}
+        grams = {name: self._finite(self._gram(blocks[name])) for name in selected}  # all checked before any λ moves
         self._shared_backward(terms, tap_grads, static_w)  # every layer gets the static update …
         for name in selected:                               # … replaced by the dynamic one where conflicting
             if update or name not in self.last_layer_weights:
-                self.last_layer_weights[name] = self.selector.weights_for(name, self._gram(blocks[name]), epoch, step)
+                self.last_layer_weights[name] = self.selector.weights_for(name, grams[name], epoch, step)
             for p in self.layer_groups[name]:
                 p.grad = before[id(p)]
             self._assign(self.layer_groups[name],

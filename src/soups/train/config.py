@@ -230,13 +230,15 @@ class TrainConfig:
     # gradient accumulation: micro-batches per optimizer step, their gradients averaged; each micro-batch
     # runs the engine's full update (a MoDo/MGDA λ update included, as with N steps of the smaller batch)
     accumulate: int = 1
+    # steps whose update was dropped for non-finite values, in a row, before training stops (exit code 2)
+    max_consecutive_skips: int = 20
 
     def validate(self, prefix: str) -> None:
         check_ranges(self, prefix, {
             "max_steps": ">=1", "steps_per_epoch": ">=1", "max_minutes": ">0", "lr_backbone": ">=0",
             "lr_heads": ">=0", "weight_decay": ">=0", "betas": "[0,1)", "warmup_steps": ">=0", "min_lr_ratio": "0..1",
             "grad_clip": ">0", "log_every": ">=1", "eval_every": ">=0", "checkpoint_every": ">=0", "keep_last": ">=1",
-            "threads": ">=1", "dist_timeout_s": ">=1", "accumulate": ">=1"})
+            "threads": ">=1", "dist_timeout_s": ">=1", "accumulate": ">=1", "max_consecutive_skips": ">=1"})
 
 
 @dataclass

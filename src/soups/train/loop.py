@@ -126,7 +126,8 @@ def checkpoint_state(ctx: TrainContext, streams: dict) -> dict:
             "streams": streams, "rng": rng_state(),
             "gen_ssl": ctx.gen_ssl.get_state(),
             "skipped_steps": ctx.skipped_steps, "skipped_items": dict(ctx.skipped_items),
-            "skipped_objective_steps": dict(ctx.skipped_objective_steps), "config": config_to_yaml(ctx.cfg)}
+            "skipped_objective_steps": dict(ctx.skipped_objective_steps), "config": config_to_yaml(ctx.cfg),
+            "skipped_nonfinite": dict(ctx.skipped_nonfinite), "consecutive_skips": ctx.consecutive_skips}
 
 
 def restore(ctx: TrainContext, path: Path) -> None:
@@ -142,6 +143,8 @@ def restore(ctx: TrainContext, path: Path) -> None:
     ctx.step, ctx.skipped_steps = int(state["step"]), int(state["skipped_steps"])
     ctx.skipped_items.update(state["skipped_items"])
     ctx.skipped_objective_steps.update(state.get("skipped_objective_steps", {}))
+    ctx.skipped_nonfinite.update(state.get("skipped_nonfinite", {}))
+    ctx.consecutive_skips = int(state.get("consecutive_skips", 0))
 
 
 def dev_eval(ctx: TrainContext) -> dict:
@@ -191,6 +194,7 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
     finally:
         logger.close()
     return {"step": ctx.step, "dev": dev, "skips": ctx.skips.to_dict(), "skipped_steps": ctx.skipped_steps,
+            "skipped_nonfinite": dict(ctx.skipped_nonfinite),
             "skipped_items": dict(ctx.skipped_items), "skipped_objective_steps": dict(ctx.skipped_objective_steps),
             "seconds": time.time() - start}
 

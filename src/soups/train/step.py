@@ -21,7 +21,8 @@ import torch
 
 from soups.data.skips import SkipLog
 from soups.data.specaugment import SpecAugment
-from soups.moo.engine import GradientEngine
+from soups.errors import SoupsError
+from soups.moo.engine import GradientEngine, NonFiniteStep
 from soups.multitask import MultiTaskModel
 from soups.train.build import static_weights
 from soups.train.config import ExperimentConfig
@@ -45,6 +46,8 @@ class TrainContext:
     skipped_steps: int = 0                                    # optimizer steps skipped (non-finite grads)
     skipped_items: Counter = field(default_factory=Counter)   # objective -> items dropped from its loss
     skipped_objective_steps: Counter = field(default_factory=Counter)  # objective -> steps with no usable item
+    skipped_nonfinite: Counter = field(default_factory=Counter)  # "objective: what" -> dropped updates
+    consecutive_skips: int = 0                                # dropped updates in a row (train.max_consecutive_skips)
     tokenizers: dict = field(default_factory=dict)
     cmvn: object = None
     comm: object = None               # a soups.train.distributed.Communicator under torchrun, else None
@@ -131,27 +134,63 @@ def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, dict]:
 
 def train_step(ctx: TrainContext) -> dict:
     """One update (``train.accumulate`` micro-batches, gradients averaged); returns the step's scalars for
-    logging (losses of the last micro-batch)."""
+    logging (losses of the last micro-batch).
+
+    A non-finite loss, gradient or Gram (:class:`NonFiniteStep`, any mode) or gradient norm drops the step's
+    update: no optimizer step, λ unchanged, the skip counted with the objective that caused it; the step
+    counter and LR schedule still advance (the batches were consumed). After ``train.max_consecutive_skips``
+    skips in a row training stops with :class:`TrainingDiverged` (the last checkpoint stays the last good one)."""
     cfg, model = ctx.cfg, ctx.model
     model.train()
-    for micro in range(cfg.train.accumulate):
-        outputs, info = micro_step(ctx, micro)
-    if ctx.comm is not None:
-        ctx.comm.reduce_grads(model)
-    if cfg.train.accumulate > 1:
-        for p in model.parameters():
-            if p.grad is not None:
-                p.grad /= cfg.train.accumulate
-    params = [p for p in model.parameters() if p.grad is not None]
-    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip))
-    if math.isfinite(grad_norm):
+    cause = None
+    try:
+        for micro in range(cfg.train.accumulate):
+            outputs, info = micro_step(ctx, micro)
+    except NonFiniteStep as err:
+        cause = ("step" if err.objective is None else ctx.model.names[err.objective], err.what)
+        if ctx.comm is not None:  # the other ranks are inside a collective: stop cleanly instead of skipping alone
+            raise TrainingDiverged(f"step {ctx.step}: {cause[1]} of {cause[0]} is not finite on rank "
+                                   f"{ctx.comm.rank}; under torchrun such a step stops training") from None
+        outputs, info = {}, {"weights": static_weights(cfg, ctx.engine, ctx.epoch, ctx.step)}
+        grad_norm = float("nan")
+    if cause is None:
+        if ctx.comm is not None:
+            ctx.comm.reduce_grads(model)
+        if cfg.train.accumulate > 1:
+            for p in model.parameters():
+                if p.grad is not None:
+                    p.grad /= cfg.train.accumulate
+        params = [p for p in model.parameters() if p.grad is not None]
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip))
+        if not math.isfinite(grad_norm):
+            cause = ("step", "gradient norm")
+    if cause is None:
         ctx.optimizer.step()
+        ctx.consecutive_skips = 0
     else:
-        ctx.skipped_steps += 1
+        _skip(ctx, cause)
     ctx.optimizer.zero_grad(set_to_none=True)
     ctx.scheduler.step()
     ctx.step += 1
     return step_record(ctx, outputs, info, grad_norm)
+
+
+class TrainingDiverged(SoupsError):
+    """Too many consecutive steps had non-finite values (``train.max_consecutive_skips``)."""
+
+
+def _skip(ctx: TrainContext, cause: tuple[str, str]) -> None:
+    """Count a dropped update (``skipped_steps``, and per cause ``skipped_nonfinite``); stop when too many in a row."""
+    ctx.skipped_steps += 1
+    ctx.consecutive_skips += 1
+    ctx.skipped_nonfinite[f"{cause[0]}: {cause[1]}"] += 1
+    limit = ctx.cfg.train.max_consecutive_skips
+    if ctx.consecutive_skips >= limit:
+        causes = ", ".join(f"{k} x{v}" for k, v in ctx.skipped_nonfinite.most_common(3))
+        raise TrainingDiverged(f"training stopped at step {ctx.step}: {limit} consecutive steps had non-finite "
+                               f"values (train.max_consecutive_skips; most frequent: {causes}); the last checkpoint "
+                               f"in {ctx.exp_dir / 'checkpoints'} is the last good state — lower train.lr_backbone "
+                               "/ train.lr_heads or check the data")
 
 
 def gathered_losses(ctx: TrainContext, outputs: dict) -> dict[str, float]:
@@ -171,6 +210,8 @@ def gathered_losses(ctx: TrainContext, outputs: dict) -> dict[str, float]:
 def step_record(ctx: TrainContext, outputs: dict, info: dict, grad_norm: float) -> dict:
     """Scalars of one step: per-objective losses and metrics, weights, penalties, LRs, skips."""
     rec = {"epoch": ctx.epoch, "grad_norm": grad_norm, "skipped_steps": ctx.skipped_steps}
+    if ctx.consecutive_skips:
+        rec["skipped_nonfinite"] = dict(ctx.skipped_nonfinite)
     losses = gathered_losses(ctx, outputs)
     for name, out in outputs.items():
         ctx.skipped_items[name] += out.skipped
