@@ -235,8 +235,8 @@ def test_a_non_finite_step_is_refused_before_any_weighting_moves(mode, what):
         terms.losses[1] = [l * float("nan") for l in terms.losses[1]]
     else:  # sqrt at 0: a finite value (0) whose gradient is inf * 0 = NaN
         terms.losses[1] = [l + (terms.taps[1][0].sum() * 0.0).sqrt() for l in terms.losses[1]]
-    if mode == "linear" and what == "gradient":    # linear mode has no tap gradients: the trainer's grad norm
-        engine.backward(terms, 0, 1)                # catches it (tests/train/test_training.py)
+    if mode == "linear":   # no weighting to protect: the trainer's gradient-norm check drops the step
+        engine.backward(terms, 0, 1)
         assert not torch.isfinite(shared_grad(model)).all()
         return
     with pytest.raises(NonFiniteStep) as err:

@@ -173,7 +173,7 @@ def test_x2_frontend_trains_evaluates_and_fits_more_ctc_targets(tiny_corpus, tmp
                      tmp_path / "bad", progress=False)
 
 
-@pytest.mark.parametrize("mode", ["fast", "faithful"])
+@pytest.mark.parametrize("mode", ["linear", "fast", "faithful"])
 def test_a_diverging_run_skips_non_finite_steps_then_stops_cleanly(tiny_corpus, tmp_path, mode, capsys):
     """lr 1e6 makes every loss non-finite within a few steps: MoDo never sees a non-finite Gram (no
     traceback), each such step is skipped and counted, and after train.max_consecutive_skips in a row the

@@ -121,12 +121,13 @@ class GradientEngine:
     def backward(self, terms: StepTerms, epoch: float, step: int, static_weights: Tensor | None = None) -> dict:
         """Set ``.grad`` of shared and head parameters for this step; returns what to log. A non-finite loss,
         tap gradient or Gram raises :class:`NonFiniteStep` before any weighting sees it (``.grad`` may then
-        hold partial values: drop the step)."""
-        _check_finite(terms.mean_losses(), "loss")
+        hold partial values: drop the step). Linear mode runs no weighting and leaves non-finite values to the
+        caller's gradient-norm check (which every data-parallel rank takes alike, after the reduction)."""
         if self.mode == "linear":
             w = static_weights if static_weights is not None else self.static.static_weights(epoch, step)
             self._linear_backward(terms, w)
             return {"weights": w}
+        _check_finite(terms.mean_losses(), "loss")
         tap_grads = self._heads_backward(terms)
         _check_finite(tap_grads, "gradient")
         update = step % self.update_every == 0 or self.last_weights is None

@@ -162,8 +162,9 @@ def train_step(ctx: TrainContext) -> dict:
                     p.grad /= cfg.train.accumulate
         params = [p for p in model.parameters() if p.grad is not None]
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip))
-        if not math.isfinite(grad_norm):
-            cause = ("step", "gradient norm")
+        if not math.isfinite(grad_norm):  # linear mode (or a non-finite update in any mode): name a culprit if any
+            bad = [name for name, out in outputs.items() if not math.isfinite(float(out.loss.detach()))]
+            cause = (bad[0], "loss") if bad else ("step", "gradient norm")
     if cause is None:
         ctx.optimizer.step()
         ctx.consecutive_skips = 0
