@@ -127,7 +127,7 @@ def test_the_demo_config_trains_with_vm_msp_uas_end_to_end(tiny_corpus, tmp_path
     assert summary["step"] == 3 and summary["skipped_steps"] == 0
     log = read_log(tmp_path / "exp")
     assert all(any(k.startswith("lambda/") for k in r) for r in log)        # MoDo weights at every step
-    assert log[-1]["eta/2"] > log[0]["eta/2"]                               # penalties grow per step
+    assert log[-1]["eta/1"] > log[0]["eta/1"]                               # penalties grow per step
     results = evaluate_experiment(tmp_path / "exp", "test", max_utterances=3)
     assert {r["metric"] for r in results["objectives"].values()} == {"wer", "bleu"}
     assert len(results["objectives"]) == 9 and set(results["average"]) == {"wer", "bleu"}

@@ -3,7 +3,7 @@ model on 10 objectives, evaluate it on the built-in test set (the config's decod
 side), print the table, draw the dev curves (``EXP/curves.png``) and say where the logs are.
 
     soups demo --config configs/demo.yaml --corpus data/synthetic-demo --out runs/demo
-    soups demo --config configs/demo.yaml --corpus data/synthetic-small --size small --out runs/demo-small
+    soups demo --config configs/demo_small.yaml --corpus data/synthetic-small --size small --out runs/demo-small
 
 A finished experiment is only re-evaluated; an interrupted one is resumed. A run cut by ``train.max_minutes``
 is evaluated as it is, and its table says it was cut.
