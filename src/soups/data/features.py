@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from soups.atomic import atomic_write_text
 from soups.data.text import min_target_units
 
 SAMPLE_RATE = 16000
@@ -78,7 +79,7 @@ class GlobalCMVN:
         return (feats - self.mean.to(feats)) / self.std.to(feats)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({"mean": self.mean.tolist(), "std": self.std.tolist()}))
+        atomic_write_text(path, json.dumps({"mean": self.mean.tolist(), "std": self.std.tolist()}))
 
     @classmethod
     def load(cls, path: str | Path) -> "GlobalCMVN":

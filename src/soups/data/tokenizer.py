@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
+from soups.atomic import atomic_write_text
 from soups.errors import DataError
 
 PAD = BLANK = 0
@@ -159,7 +160,7 @@ def tokenizer_from_state(state: dict) -> Tokenizer:
 
 def save_tokenizers(tokenizers: dict[str, Tokenizer], path: str | Path) -> None:
     """All tokenizers of an experiment in one JSON file (``{name: state}``)."""
-    Path(path).write_text(json.dumps({k: t.state() for k, t in sorted(tokenizers.items())}))
+    atomic_write_text(path, json.dumps({k: t.state() for k, t in sorted(tokenizers.items())}))
 
 
 def load_tokenizers(path: str | Path) -> dict[str, Tokenizer]:

@@ -16,7 +16,6 @@ form. Writes are atomic (temporary file in the same directory, fsync, ``os.repla
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -24,15 +23,15 @@ import pickle
 import random
 import re
 import shutil
-import uuid
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
+from soups.atomic import atomic_write
 from soups.errors import CheckpointError
 
 _SCALARS = (str, int, float, bool, type(None), torch.dtype, torch.device, torch.Size)
@@ -58,27 +57,6 @@ def _check_loadable(obj, where: str) -> None:
     )
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, fsync it, then ``os.replace`` it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable (not possible on every platform)
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def _torch_save_to(state: dict, tmp: Path) -> None:
     with open(tmp, "xb") as f:
         torch.save(state, f)  # looked up at call time (tests make it fail midway)
@@ -90,7 +68,7 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
     if not isinstance(state, dict):
         raise CheckpointError(f"cannot save {path}: the state must be a dict, got {type(state).__name__}")
     _check_loadable(state, f"cannot save {path}: state")
-    _atomic_write(path, lambda tmp: _torch_save_to(state, tmp))
+    atomic_write(path, lambda tmp: _torch_save_to(state, tmp))
 
 
 def _refusal_detail(err: Exception) -> str:
@@ -166,7 +144,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         except OSError:
             shutil.copyfile(src, tmp)
 
-    _atomic_write(dst, write)
+    atomic_write(dst, write)
 
 
 def _step(path: Path) -> int:
@@ -245,7 +223,7 @@ class CheckpointManager:
             for s, p in ((_step(p), p) for p in files[-self.keep_last:])
         ]
         text = json.dumps(self._index, indent=2)
-        _atomic_write(self.dir / self.INDEX, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        atomic_write(self.dir / self.INDEX, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         return path
 
     def list(self) -> list[Path]:

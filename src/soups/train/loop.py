@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from soups.atomic import atomic_write_text, remove_stale_temporaries
 from soups.data.skips import SkipLog
 from soups.data.specaugment import SpecAugment
 from soups.errors import ConfigError
@@ -163,9 +164,13 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
     exp_dir.mkdir(parents=True, exist_ok=True)
     check_experiment_dir(cfg, exp_dir, resume)
     if rank == 0:
-        (exp_dir / "config.yaml").write_text(config_to_yaml(cfg))
+        atomic_write_text(exp_dir / "config.yaml", config_to_yaml(cfg))
     ctx = make_context(cfg, exp_dir, rank, world_size, comm)
     manager = CheckpointManager(exp_dir / "checkpoints", cfg.train.keep_last, "score", "min")
+    if resume and rank == 0:  # what a killed writer left behind (temporary checkpoint files of ~the model's size)
+        stale = remove_stale_temporaries(exp_dir / "checkpoints") + remove_stale_temporaries(exp_dir)
+        if stale:
+            log.info("resume: removed %d stale temporary file(s) of an interrupted write", len(stale))
     if resume and manager.latest() is not None:
         restore(ctx, manager.latest())
     logger = TrainLogger(exp_dir, cfg.train.max_steps, ctx.step, enabled=rank == 0, progress=progress)
