@@ -130,7 +130,7 @@ def side_by_side(decodings: dict[str, dict], title: str = "") -> str:
     | Language | ASR WER (%), lm | ASR WER (%), greedy |
     """
     tables = {label: results_table(res) for label, res in decodings.items()}
-    (header, rows, _), *others = tables.values()
+    header, rows, _ = next(iter(tables.values()))
     for label, (h, r, _) in tables.items():
         if h != header or [x[0] for x in r] != [x[0] for x in rows]:
             raise ValueError(f"decoding {label!r} has other objectives than the first one")
