@@ -75,15 +75,6 @@ def _split_scan(path: Path) -> tuple[dict, Counter, Counter]:
     return base, words, translated
 
 
-def split_stats(path: Path) -> dict:
-    """Utterances, hours, distinct speakers, gender counts and word density of one manifest (no OOV rate)."""
-    base, words, translated = _split_scan(path)
-    out = {**base, **density(words, None)}
-    if translated:
-        out["translation"] = density(translated, None)
-    return out
-
-
 def _lang_stats(splits: dict[str, Path]) -> dict[str, dict]:
     scans = {split: _split_scan(path) for split, path in splits.items()}
     train_words, train_trans = Counter(), Counter()
