@@ -44,12 +44,15 @@ def test_conflicts_json_of_a_trained_experiment(measured, tiny_exp):
     assert data["names"] == names and data["steps"] == 2
     assert [o["task"] for o in data["objectives"]] == ["asr", "asr", "st", "ssl"]
     _check_matrix(data["model"]["mean_cosine"], 4)
+    _check_matrix(data["model"]["accumulated_cosine"], 4)
+    assert data["statistic"] == "accumulated" and data["model"]["cosine"] == data["model"]["accumulated_cosine"]
     assert np.array(data["model"]["count"]).min() == 2  # every pair defined at both steps
     _, model, _, _ = load_experiment(tiny_exp)
     groups = list(model.layer_groups())
     assert data["layer_order"] == groups == ["frontend", "block.0"]
     for g in groups:
         _check_matrix(data["layers"][g]["mean_cosine"], 4)
+        _check_matrix(data["layers"][g]["cosine"], 4)
     assert [e["step"] for e in data["evolution"]] == [2, 4] and data["checkpoint"] == "ckpt-00000004"
     for name in ("heatmap_model.png", "heatmap_layers.png", "clusters.png", "evolution.png"):
         assert (out / name).read_bytes()[:8] == PNG, name
@@ -76,10 +79,13 @@ def test_conflicts_cli_from_a_config_at_initialisation(tiny_corpus, tmp_path, ca
     data["objectives"] = data["objectives"][:2] + data["objectives"][3:]  # asr_en, asr_fr, ssl
     config.write_text(yaml.safe_dump(data))
     rc = main(["conflicts", str(config), "--steps", "1", "--out", str(tmp_path / "c"), "--no-plots",
-               "train.seed=5"])
+               "--statistic", "per_step", "train.seed=5"])
     assert rc == 0, capsys.readouterr().err
     out = json.loads((tmp_path / "c" / "conflicts.json").read_text())
     assert out["checkpoint"] == "init" and out["names"] == ["asr_en", "asr_fr", "ssl"]
     _check_matrix(out["model"]["mean_cosine"], 3)
+    # one step: both statistics are that step's cosine; the file's choice is the per-step mean
+    assert out["statistic"] == "per_step" and out["model"]["cosine"] == out["model"]["mean_cosine"]
+    assert np.allclose(out["model"]["accumulated_cosine"], out["model"]["mean_cosine"], atol=1e-9)
     assert not (tmp_path / "c" / "heatmap_model.png").exists()
     assert main(["conflicts", str(tmp_path / "nothing"), "--steps", "1", "--out", str(tmp_path / "d")]) == 2

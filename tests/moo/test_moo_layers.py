@@ -80,3 +80,30 @@ def test_errors_and_state_dict():
     b.load_state_dict(a.state_dict())
     assert b.selected == {"early"}
     assert torch.equal(a.weights(grams)["early"], b.weights(grams)["early"])
+
+
+def test_accumulated_statistic_selects_from_the_sum_of_the_probes():
+    """Two probes whose gradients conflict one way then the other: each probe alone looks conflicting, the
+    paper's statistic (cosine of the summed gradients) does not; a layer whose mean gradients conflict
+    stays selected even when one noisy probe looks aligned."""
+    h = Hierarchy.single_level(["x", "y"])
+    noisy = [torch.tensor([[1.0, 2.0], [-0.5, 2.0]], dtype=torch.float64),   # cos > 0
+             torch.tensor([[1.0, -2.0], [-0.5, -2.0]], dtype=torch.float64)]  # cos > 0; sum: [2, 0] vs [-1, 0]
+    flip = [torch.tensor([[1.0, 1.0], [1.0, -1.2]], dtype=torch.float64),     # cos < 0
+            torch.tensor([[1.0, -1.0], [1.0, 1.2]], dtype=torch.float64)]     # cos < 0; sum: [2, 0] vs [2, 0]
+    acc, per = LayerSelector(h), LayerSelector(h, statistic="per_step")
+    for k in range(2):
+        picked_acc = acc.select_from_blocks({"noisy": noisy[k], "flip": flip[k]})
+        picked_per = per.select_from_blocks({"noisy": noisy[k], "flip": flip[k]})
+    assert picked_per == {"flip"}                 # the last probe alone
+    assert picked_acc == {"noisy"}                # the sums: [2, 0]·[-1, 0] < 0 and [2, 0]·[2, 0] > 0
+    assert acc.scores["noisy"] == pytest.approx(-1.0) and acc.scores["flip"] == pytest.approx(1.0)
+    back = LayerSelector(h)
+    back.load_state_dict(acc.state_dict())        # the running sums survive a checkpoint
+    third = {"noisy": torch.tensor([[0.0, 1.0], [0.0, 1.0]], dtype=torch.float64),
+             "flip": torch.tensor([[0.0, 1.0], [0.0, 1.0]], dtype=torch.float64)}
+    assert back.select_from_blocks(third) == acc.select_from_blocks(third)
+    assert back.scores == pytest.approx(acc.scores)
+    with pytest.raises(ConfigError) as err:
+        LayerSelector(h, statistic="median")
+    assert err.value.key == "moo.layer_selection.statistic"

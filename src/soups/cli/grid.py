@@ -7,6 +7,7 @@ Examples::
     soups grid configs/grid/paper.yaml --seeds 0,1 --out runs/grid --recipes "VS,VM-UAS"
     soups report runs/grid [--out runs/grid/report] [--reference VM-UAS] [--baseline PT+FT] [--bootstrap 1000]
     soups conflicts runs/grid/VS/seed0 --steps 50 --out runs/conflicts [--checkpoint best|latest|all|PATH]
+        [--statistic accumulated|per_step]
     soups conflicts configs/demo.yaml --steps 20 --out runs/conflicts-init data.dir=data/synthetic-small
     soups suggest-hierarchy runs/conflicts [--config configs/demo.yaml] [--threshold 0] [--prefer asr|st]
 """
@@ -41,13 +42,16 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder (conflicts.json and figures)")
     p.add_argument("--checkpoint", default=None, help="best (default) | latest | all | a checkpoint path")
     p.add_argument("--no-plots", action="store_true", help="only conflicts.json")
+    p.add_argument("--statistic", default="accumulated", choices=("accumulated", "per_step"),
+                   help="accumulated: cosine of the gradients summed over the steps (the paper's, default); "
+                        "per_step: mean of the steps' cosines")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (with a CONFIG)")
     p.set_defaults(func=run_conflicts)
 
     p = sub.add_parser("suggest-hierarchy", help="VM-MSP levels from measured conflicts (soups conflicts)")
     p.add_argument("dir", help="output folder of soups conflicts (holds conflicts.json)")
     p.add_argument("--config", default=None, help="a base config: also write it with the suggested hierarchy")
-    p.add_argument("--threshold", type=float, default=0.0, help="conflict if mean cosine < this (default 0)")
+    p.add_argument("--threshold", type=float, default=0.0, help="conflict if cosine < this (default 0)")
     p.add_argument("--prefer", choices=["asr", "st"], default="asr",
                    help="which task's level comes first (asr: UAS-like, st: USA-like)")
     p.add_argument("--out", default=None, help="where to write (default: DIR)")
@@ -62,7 +66,7 @@ def run_grid(args) -> int:
     grid = load_grid(args.grid)
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()] if args.recipes else None
     results = run(grid, parse_seeds(args.seeds), args.out, recipes, args.dry_run, args.progress,
-                  echo=lambda s: print(s, flush=True))
+                  echo=lambda s: print(s, flush=True), statistic=args.statistic)
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
@@ -82,7 +86,7 @@ def run_conflicts(args) -> int:
     from soups.grid.conflicts import run_conflicts as run
 
     run(args.source, args.steps, args.out, args.checkpoint, args.overrides, not args.no_plots,
-        echo=lambda s: print(s, flush=True))
+        echo=lambda s: print(s, flush=True), statistic=args.statistic)
     print(f"wrote {args.out}/conflicts.json")
     return 0
 

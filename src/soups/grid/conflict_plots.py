@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from soups.grid.suggest import cluster_labels, cosine_array, mds_2d  # noqa: E402
+from soups.grid.suggest import cluster_labels, cosine_array, entry_cosine, mds_2d  # noqa: E402
 
 
 def _heat(ax, names: list[str], cos: np.ndarray, title: str, annotate: bool = True):
@@ -43,9 +43,9 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def heatmap_model(names: list[str], matrix, path: Path) -> Path:
+def heatmap_model(names: list[str], matrix, path: Path, title: str = "gradient cosine — whole encoder") -> Path:
     fig, ax = plt.subplots(figsize=(1.2 + 0.6 * len(names), 1.0 + 0.55 * len(names)))
-    im = _heat(ax, names, cosine_array(matrix), "mean gradient cosine — whole encoder")
+    im = _heat(ax, names, cosine_array(matrix), title)
     fig.colorbar(im, ax=ax, shrink=0.8)
     return _save(fig, path)
 
@@ -56,7 +56,7 @@ def heatmap_layers(names: list[str], layers: dict, order: list[str], path: Path)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False)
     im = None
     for ax, layer in zip(axes.flat, order):
-        im = _heat(ax, names, cosine_array(layers[layer]["mean_cosine"]), layer, annotate=False)
+        im = _heat(ax, names, entry_cosine(layers[layer]), layer, annotate=False)
     for ax in list(axes.flat)[len(order):]:
         ax.axis("off")
     if im is not None:
@@ -105,7 +105,7 @@ def evolution(data: dict, path: Path) -> Path | None:
         ax, k = axes[0, 0], 1
         steps = [e["step"] if e["step"] is not None else i for i, e in enumerate(evo)]
         for key, pairs in pair_classes(data["objectives"]).items():
-            ys = [np.nanmean([cosine_array(e["model"]["mean_cosine"])[i, j] for i, j in pairs]) for e in evo]
+            ys = [np.nanmean([entry_cosine(e["model"])[i, j] for i, j in pairs]) for e in evo]
             ax.plot(steps, ys, marker="o", label=key)
         ax.axhline(0, color="grey", linewidth=0.8)
         ax.set_xlabel("training step")
@@ -132,8 +132,11 @@ def evolution(data: dict, path: Path) -> Path | None:
 def plot_all(data: dict, out: Path) -> list[Path]:
     out = Path(out)
     names = data["names"]
-    paths = [heatmap_model(names, data["model"]["mean_cosine"], out / "heatmap_model.png"),
+    model = entry_cosine(data["model"]).tolist()
+    title = {"accumulated": "cosine of accumulated gradients", "per_step": "mean per-step gradient cosine"}.get(
+        data.get("statistic", "per_step"), "gradient cosine")
+    paths = [heatmap_model(names, model, out / "heatmap_model.png", f"{title} — whole encoder"),
              heatmap_layers(names, data["layers"], data["layer_order"], out / "heatmap_layers.png"),
-             cluster_scatter(names, data["model"]["mean_cosine"], out / "clusters.png")]
+             cluster_scatter(names, model, out / "clusters.png")]
     evo = evolution(data, out / "evolution.png")
     return paths + ([evo] if evo is not None else [])

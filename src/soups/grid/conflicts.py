@@ -7,11 +7,14 @@
 
 Per step: fresh batches from the training streams (SpecAugment, BEST-RQ masking as in training), the model in
 train mode, the exact per-objective gradients of every shared (encoder) parameter — the gradient engine's
-own Jacobian rows — and their Gram per layer group; NO optimizer step (measuring, not training). Cosines are
-averaged over the steps (:class:`soups.moo.ConflictStats`), for the whole encoder and per layer group.
+own Jacobian rows — per layer group; NO optimizer step (measuring, not training). The statistic
+(:class:`soups.moo.ConflictStats`, ``--statistic``): ``accumulated`` (the paper's, the default) sums each
+objective's gradients over the steps and takes one cosine; ``per_step`` averages the steps' cosines.
 
-Writes ``DIR/conflicts.json``: ``objectives`` (name, task, lang), ``names``, ``steps``, ``model`` (mean
-cosine matrix, counts, undefined counts), ``layers`` ({group: the same}), ``layer_order``, ``source``,
+Writes ``DIR/conflicts.json``: ``objectives`` (name, task, lang), ``names``, ``steps``, ``statistic``, ``model``
+(``cosine``: the chosen statistic's matrix, read by the figures and ``soups suggest-hierarchy``; also
+``accumulated_cosine``, ``mean_cosine`` (per step), counts, undefined counts), ``layers`` ({group: the same}),
+``layer_order``, ``source``,
 ``checkpoint``; with several checkpoints also ``evolution`` (one entry per checkpoint, by training step);
 and ``layer_selection`` ({group: [[step, 0/1], …]}) from ``layer_selected/*`` records of the run's log.
 Figures: see :mod:`soups.grid.conflict_plots`.
@@ -24,8 +27,8 @@ import re
 from pathlib import Path
 
 from soups.errors import CheckpointError, ConfigError
-from soups.moo import ConflictStats, GramInfo
-from soups.moo.conflicts import MODEL
+from soups.moo import ConflictStats
+from soups.moo.conflicts import MODEL, STATISTICS
 from soups.train.checkpoint import load_checkpoint
 
 
@@ -70,12 +73,12 @@ def _measure_step(ctx, stats: ConflictStats, groups: dict, shared: list) -> None
     terms, _ = model.objective_terms(views, batches, halves=False)
     tap_grads = ctx.engine._heads_backward(terms)
     G = ctx.engine._jacobians(terms, tap_grads, shared)[0].detach()
-    grams, i = {}, 0
+    blocks, i = {}, 0
     for name, params in groups.items():
         n = sum(p.numel() for p in params)
-        grams[name] = GramInfo.from_jacobians(G[:, i:i + n].double())
+        blocks[name] = G[:, i:i + n]
         i += n
-    stats.update_layers(grams)
+    stats.update_gradients(blocks)
     model.zero_grad(set_to_none=True)
 
 
@@ -102,9 +105,11 @@ def measure(cfg, work: Path, state_path: Path | None, steps: int) -> tuple[Confl
     return stats, trained_step
 
 
-def _matrices(stats: ConflictStats, key: str) -> dict:
+def _matrices(stats: ConflictStats, key: str, statistic: str) -> dict:
     acc = stats.to_json()["layers"][key]
-    return {"mean_cosine": acc["mean_cosine"], "count": acc["count"], "undefined": acc["undefined"]}
+    return {"cosine": acc["accumulated_cosine" if statistic == "accumulated" else "mean_cosine"],
+            "accumulated_cosine": acc["accumulated_cosine"], "mean_cosine": acc["mean_cosine"],
+            "count": acc["count"], "undefined": acc["undefined"]}
 
 
 def layer_selection(log: Path | None) -> dict[str, list[list[float]]]:
@@ -124,10 +129,12 @@ def layer_selection(log: Path | None) -> dict[str, list[list[float]]]:
 
 
 def run_conflicts(source: str | Path, steps: int, out: str | Path, checkpoint: str | None = None,
-                  overrides: list[str] = (), plots: bool = True, echo=print) -> dict:
+                  overrides: list[str] = (), plots: bool = True, echo=print, statistic: str = "accumulated") -> dict:
     """Measure (every requested checkpoint), write ``conflicts.json`` and the figures; returns the JSON."""
     if steps < 1:
         raise ConfigError("--steps", f"must be >= 1, got {steps}")
+    if statistic not in STATISTICS:
+        raise ConfigError("--statistic", f"unknown statistic {statistic!r}", choices=STATISTICS)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg, work, points, log = resolve_source(source, out, checkpoint, list(overrides))
@@ -137,10 +144,11 @@ def run_conflicts(source: str | Path, steps: int, out: str | Path, checkpoint: s
         stats, trained = measure(cfg, work, path, steps)
         evolution.append({"checkpoint": label, "path": None if path is None else str(path),
                           "step": trained if trained is not None else _step_of(label),
-                          "model": _matrices(stats, MODEL),
-                          "layers": {g: _matrices(stats, g) for g in stats.layers}})
+                          "model": _matrices(stats, MODEL, statistic),
+                          "layers": {g: _matrices(stats, g, statistic) for g in stats.layers}})
     last = evolution[-1]
-    data = {"source": str(source), "checkpoint": last["checkpoint"], "steps": steps, "names": stats.names,
+    data = {"source": str(source), "checkpoint": last["checkpoint"], "steps": steps, "statistic": statistic,
+            "names": stats.names,
             "objectives": [{"name": o.name, "task": o.task, "lang": o.lang} for o in cfg.objectives],
             "model": last["model"], "layers": last["layers"], "layer_order": stats.layers,
             "layer_selection": layer_selection(log)}

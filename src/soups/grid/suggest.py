@@ -37,6 +37,12 @@ def cosine_array(matrix) -> np.ndarray:
     return np.array([[np.nan if v is None else float(v) for v in row] for row in matrix], dtype=np.float64)
 
 
+def entry_cosine(entry: dict) -> np.ndarray:
+    """The cosine matrix of one ``conflicts.json`` entry (model or layer): the file's chosen statistic
+    (``cosine``; files written before it existed hold only the per-step ``mean_cosine``)."""
+    return cosine_array(entry["cosine"] if "cosine" in entry else entry["mean_cosine"])
+
+
 def mds_2d(dist: np.ndarray) -> np.ndarray:
     """Classical multidimensional scaling of a distance matrix into 2-D (deterministic signs)."""
     n = len(dist)
@@ -154,7 +160,7 @@ def _penalties(num_sup: int, has_ssl: bool) -> list[dict]:
 def _layer_notes(data: dict, sup_idx: list[int], threshold: float, say) -> None:
     conflicting = []
     for layer in data.get("layer_order") or list(data.get("layers", {})):
-        cos = cosine_array(data["layers"][layer]["mean_cosine"])[np.ix_(sup_idx, sup_idx)]
+        cos = entry_cosine(data["layers"][layer])[np.ix_(sup_idx, sup_idx)]
         off = cos[~np.eye(len(sup_idx), dtype=bool)]
         off = off[~np.isnan(off)]
         if off.size and off.min() < threshold:
@@ -172,7 +178,7 @@ def suggest(data: dict, threshold: float = 0.0, prefer: str = "asr") -> Suggesti
         raise ConfigError("--prefer", f"invalid value {prefer!r}", choices=["asr", "st"])
     names = list(data["names"])
     tasks = {o["name"]: o["task"] for o in data["objectives"]}
-    cos = cosine_array(data["model"]["mean_cosine"])
+    cos = entry_cosine(data["model"])
     if cos.shape != (len(names), len(names)):
         raise DataError(f"the whole-model matrix is {cos.shape}, expected {len(names)}x{len(names)}")
     reasoning, warnings = [], []

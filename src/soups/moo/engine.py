@@ -12,7 +12,8 @@ parameters receive d = Σ_m w_m g_m with w from the hierarchy. Modes:
               objective and sample through the shared model (the taps' cotangents come from one backward
               through the heads); w from the hierarchy on the Gram; d = wᵀ(G1+G2)/2.
 ``layers``    layer-wise conflict selection: every ``refresh_every`` steps a faithful probe of all layers
-              selects the conflicting ones; other steps take exact per-objective gradients of selected
+              selects the conflicting ones (by default from the gradients of all probes so far, the paper's
+              accumulated statistic: layers.py); other steps take exact per-objective gradients of selected
               layers only. Selected layers use their own dynamic weights, all others the static hierarchy
               weights (they always get an update).
 ``fast``      per-objective gradients at the taps only (MGDA-UB style): the Gram of the tap gradients
@@ -333,7 +334,9 @@ class GradientEngine:
         log, blocks = {}, None
         if step % self.refresh_every == 0 or not self.selector.scores:  # probe every layer
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, self.shared), self.layer_groups)
-            self.selector.select({name: self._finite(self._gram(bs)) for name, bs in blocks.items()})
+            for bs in blocks.values():  # checked before the selector's running sums take them in
+                self._finite(self._gram(bs))
+            self.selector.select_from_blocks({name: sum(bs) / len(bs) for name, bs in blocks.items()})
             log["layer_scores"] = dict(self.selector.scores)
         selected = [n for n in self.layer_groups if n in self.selector.selected]
         if selected and blocks is None:  # exact per-objective gradients of the selected layers only

@@ -1,8 +1,11 @@
-"""Layer-wise conflict selection (METHOD.md, "Layer-wise conflict selection").
+"""Layer-wise conflict selection (docs/method.md, "Layer-wise conflict selection").
 
 Per layer (a block of shared parameters), pairwise cosine similarities of the objective gradients;
 a layer is conflicting when the min (rule "min") or mean (rule "mean") off-diagonal cosine is below
-a threshold (default 0). Conflicting layers get the dynamic hierarchy weights computed on that
+a threshold (default 0). The cosine is the paper's conflict statistic by default (``statistic=
+"accumulated"``: the gradients of every probe so far summed per objective, one cosine — one probe's
+noisy gradients make nearly every layer look conflicting under the min rule), or the probe's own
+(``"per_step"``). Conflicting layers get the dynamic hierarchy weights computed on that
 layer's Gram only (own, persistent MoDo λ per layer); every other layer gets the static hierarchy
 weights — and always an update (the authors' skeleton left them without one, a bug).
 How often ``select`` runs (every K steps) is the trainer's choice.
@@ -19,6 +22,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from .base import GramInfo, cosine_from_gram
+from .conflicts import STATISTICS
 from .hierarchy import Hierarchy
 
 RULES = ("min", "mean")
@@ -48,6 +52,8 @@ class LayerSelector:
         hierarchy: the (dynamic) hierarchy; conflicting layers each get a fresh copy of it (own λ);
             the others get its static variant (uniform λ per level, same penalties).
         rule: "min" or "mean" off-diagonal cosine. threshold: conflicting if score < threshold.
+        statistic: "accumulated" (running sums of the probes' gradients, :meth:`select_from_blocks`) or
+            "per_step" (each probe alone).
 
     >>> h = Hierarchy.single_level(["a", "b"], "modo")
     >>> sel = LayerSelector(h)
@@ -58,12 +64,15 @@ class LayerSelector:
     """
 
     def __init__(self, hierarchy: Hierarchy, rule: str = "min", threshold: float = 0.0,
-                 key: str = "moo.layer_selection") -> None:
+                 key: str = "moo.layer_selection", statistic: str = "accumulated") -> None:
         if rule not in RULES:
             raise ConfigError(f"{key}.rule", f"unknown rule {rule!r}", choices=RULES)
+        if statistic not in STATISTICS:
+            raise ConfigError(f"{key}.statistic", f"unknown statistic {statistic!r}", choices=STATISTICS)
         if not isinstance(threshold, (int, float)) or not math.isfinite(threshold) or not -1 <= threshold <= 1:
             raise ConfigError(f"{key}.threshold", f"must be a cosine in [-1, 1], got {threshold!r}")
-        self.hierarchy, self.rule, self.threshold = hierarchy, rule, float(threshold)
+        self.hierarchy, self.rule, self.threshold, self.statistic = hierarchy, rule, float(threshold), statistic
+        self.sums: dict[str, Tensor] = {}     # accumulated statistic: Σ over probes of each layer's rows (M×P)
         self.static = hierarchy.static()
         self.selected: frozenset[str] = frozenset()
         self.scores: dict[str, float | None] = {}
@@ -79,8 +88,14 @@ class LayerSelector:
         return self.selected
 
     def select_from_blocks(self, blocks: Mapping[str, Tensor]) -> frozenset[str]:
-        """Same as ``select`` from per-layer gradient blocks (layer → M×P_layer)."""
-        return self.select(layer_grams(blocks))
+        """Select from one probe's per-layer gradient rows (layer → M×P_layer): with the accumulated
+        statistic they are added to the running sums and the sums' Grams decide; else this probe's."""
+        if self.statistic == "per_step":
+            return self.select(layer_grams(blocks))
+        for name, G in blocks.items():
+            G = G.detach().reshape(G.shape[0], -1)
+            self.sums[name] = G.clone() if name not in self.sums else self.sums[name] + G
+        return self.select({name: S @ S.T for name, S in self.sums.items() if name in blocks})
 
     def is_conflicting(self, layer: str) -> bool:
         return layer in self.selected
@@ -105,11 +120,13 @@ class LayerSelector:
 
     def state_dict(self) -> dict[str, Any]:
         return {"selected": sorted(self.selected), "scores": dict(self.scores),
-                "layers": {name: h.state_dict() for name, h in self._dynamic.items()}}
+                "layers": {name: h.state_dict() for name, h in self._dynamic.items()},
+                "sums": dict(self.sums)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.selected = frozenset(state["selected"])
         self.scores = dict(state.get("scores", {}))
+        self.sums = dict(state.get("sums") or {})
         self._dynamic = {}
         for name, hs in state["layers"].items():
             self._dynamic[name] = self.hierarchy.fresh()

@@ -260,7 +260,7 @@ def build_engine(cfg: ExperimentConfig, model: MultiTaskModel) -> GradientEngine
     selector = None
     if cfg.moo.mode == "layers":
         lc = cfg.moo.layers
-        selector = LayerSelector(hierarchy, lc.rule, lc.threshold, key="moo.layers")
+        selector = LayerSelector(hierarchy, lc.rule, lc.threshold, key="moo.layers", statistic=lc.statistic)
     groups = {name: [p for p in ps if p.requires_grad] for name, ps in model.layer_groups().items()}
     groups = {name: ps for name, ps in groups.items() if ps}  # frozen layers take no part
     sk = cfg.moo.sketch

@@ -153,6 +153,7 @@ class LayerSelectionConfig:
     refresh_every: int = 50          # steps between full per-layer conflict probes
     threshold: float = 0.0           # a layer conflicts when its cosine statistic is below this
     rule: Literal["min", "mean"] = "min"
+    statistic: Literal["accumulated", "per_step"] = "accumulated"   # the paper's (sums over probes) | one probe
 
     def validate(self, prefix: str) -> None:
         check_ranges(self, prefix, {"refresh_every": ">=1"})
