@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from soups.data.features import NUM_MEL_BINS, GlobalCMVN, fbank_extractor
 from soups.data.text import normalize_asr
+from soups.errors import DataError
 
 
 @dataclass
@@ -66,9 +68,20 @@ class Batch:
 def load_cut_features(cut, extractor=None):
     """Precomputed features when the cut has them, else fbank computed from its audio."""
     if cut.has_features:
-        return torch.from_numpy(cut.load_features())
-    extractor = extractor or fbank_extractor()
-    return torch.from_numpy(extractor.extract(cut.load_audio(), cut.sampling_rate))
+        try:
+            feats = cut.load_features()
+        except Exception as err:  # a missing or truncated feature file: lhotse/lilcom raise assorted errors
+            raise DataError(f"cannot read the features of cut {cut.id} ({type(err).__name__}: {err}); "
+                            "re-run `soups features DIR --force`", cut.features.storage_path) from None
+        where = cut.features.storage_path
+    else:
+        extractor = extractor or fbank_extractor()
+        feats = extractor.extract(cut.load_audio(), cut.sampling_rate)
+        where = cut.recording.sources[0].source if cut.recording is not None else None
+    if not np.isfinite(feats).all():
+        raise DataError(f"cut {cut.id}: non-finite features (NaN or inf); `soups features` skips such audio "
+                        "— re-run it with --force", where)
+    return torch.from_numpy(feats)
 
 
 def collate(stream: str, cuts, cmvn: GlobalCMVN | None, asr_tokenizers: dict | None = None,

@@ -6,7 +6,7 @@ Layout inside the prepared directory::
     fbank/cuts_<lang>_<split>.jsonl.gz    # the same cuts, with features attached
     fbank/feats_<lang>_<split>.lca         # lilcom-compressed feature matrices
 
-Audio that fails to decode is skipped, counted (``unreadable_audio``) and recorded in
+Audio that fails to decode, or whose samples or features are not finite, is skipped, counted (``unreadable_audio``) and recorded in
 ``fbank/skips_<lang>_<split>.json`` (merged into the directory's skip report by ``load_skips``). Work is
 split over threads (lhotse's fbank runs in torch and soundfile's decoders release the GIL). A manifest whose
 feature manifest is newer is reused.
@@ -18,6 +18,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from soups.data.features import fbank_extractor
@@ -29,11 +30,16 @@ FEATURE_DIR = "fbank"
 
 
 def _extract(cut, extractor):
+    source = cut.recording.sources[0].source if cut.recording is not None else cut.id
     try:
         audio = cut.load_audio()
-        return extractor.extract(audio, cut.sampling_rate), None
+        if not np.isfinite(audio).all():  # NaN/inf samples would poison CMVN and every batch they join
+            return None, f"{source}: non-finite audio samples (NaN or inf)"
+        feats = extractor.extract(audio, cut.sampling_rate)
+        if not np.isfinite(feats).all():
+            return None, f"{source}: non-finite features"
+        return feats, None
     except Exception as err:  # a decoder failure belongs to the file; report it with the file's path
-        source = cut.recording.sources[0].source if cut.recording is not None else cut.id
         return None, f"cannot decode {source}: {type(err).__name__}: {err}"
 
 

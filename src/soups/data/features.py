@@ -18,6 +18,7 @@ import torch
 
 from soups.atomic import atomic_write_text
 from soups.data.text import min_target_units
+from soups.errors import DataError
 
 SAMPLE_RATE = 16000
 NUM_MEL_BINS = 80
@@ -70,6 +71,8 @@ class GlobalCMVN:
 
     @classmethod
     def from_stats(cls, total: np.ndarray, total_sq: np.ndarray, count: int, floor: float = 1e-5) -> "GlobalCMVN":
+        if not (np.isfinite(total).all() and np.isfinite(total_sq).all()):
+            raise DataError("the CMVN statistics are not finite (a NaN or inf in the training features)")
         mean = total / max(count, 1)
         var = np.maximum(total_sq / max(count, 1) - mean**2, floor)
         return cls(torch.tensor(mean, dtype=torch.float32), torch.tensor(np.sqrt(var), dtype=torch.float32))
@@ -83,8 +86,21 @@ class GlobalCMVN:
 
     @classmethod
     def load(cls, path: str | Path) -> "GlobalCMVN":
-        d = json.loads(Path(path).read_text())
-        return cls(torch.tensor(d["mean"]), torch.tensor(d["std"]))
+        """Read ``cmvn.json``; a damaged file (truncated, wrong shape, non-finite or non-positive std) is a
+        :class:`DataError` naming it."""
+        try:
+            d = json.loads(Path(path).read_text())
+            mean, std = torch.tensor(d["mean"], dtype=torch.float32), torch.tensor(d["std"], dtype=torch.float32)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise DataError(f"unreadable CMVN statistics ({type(err).__name__}: {err}); delete the file to "
+                            "recompute it", path) from None
+        if mean.dim() != 1 or mean.shape != std.shape:
+            raise DataError(f"CMVN mean and std must be two vectors of one length, got {tuple(mean.shape)} "
+                            f"and {tuple(std.shape)}", path)
+        if not (torch.isfinite(mean).all() and torch.isfinite(std).all() and (std > 0).all()):
+            raise DataError("CMVN statistics must be finite with a positive std; delete the file to recompute it",
+                            path)
+        return cls(mean, std)
 
 
 class CMVNAccumulator:

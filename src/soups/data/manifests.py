@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Iterable
 
 from lhotse import CutSet
+from lhotse.lazy import LazyJsonlIterator, LazyManifestIterator
+from lhotse.serialization import deserialize_item
 
 from soups.data.skips import SkipLog
 from soups.errors import DataError
@@ -47,20 +49,69 @@ def save_cuts(cuts: Iterable, path: str | Path) -> int:
     return n
 
 
+class _CheckedJsonl(LazyJsonlIterator):
+    """lhotse's lazy JSON-lines reader, with a broken line, a truncated gzip stream or a file that is not
+    gzip turned into a :class:`DataError` naming the file and line (lhotse raises a bare traceback)."""
+
+    def __iter__(self):
+        n = 0
+        try:
+            with gzip.open(self.path, "rt", encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    try:
+                        data = json.loads(line)
+                    except ValueError as err:
+                        raise DataError(f"broken JSON line ({err.msg}); re-run `soups prepare …`",
+                                        self.path, n) from None
+                    if not isinstance(data, dict):
+                        raise DataError("a manifest line must be a JSON object (one cut)", self.path, n) from None
+                    yield data
+        except (EOFError, OSError, UnicodeDecodeError, gzip.BadGzipFile) as err:
+            where = f"after line {n}" if n else "at the start"
+            raise DataError(f"unreadable gzip stream {where} (truncated, or not a .jsonl.gz file: {err}); "
+                            "re-run `soups prepare …`", self.path) from None
+        if self._len is None:
+            self._len = n
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = count_cuts(self.path)
+        return self._len
+
+
+class _CheckedManifest(LazyManifestIterator):
+    """lhotse's lazy manifest reader over :class:`_CheckedJsonl`; a line that is JSON but not a cut is a
+    :class:`DataError` too."""
+
+    def __init__(self, path: Path) -> None:
+        self.source = _CheckedJsonl(path)
+
+    def __iter__(self):
+        for n, data in enumerate(self.source, 1):
+            try:
+                yield deserialize_item(data)
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                raise DataError(f"not a lhotse cut ({type(err).__name__}: {err})", self.path, n) from None
+
+
 def load_cuts(path: str | Path) -> CutSet:
-    """A lazily read CutSet."""
+    """A lazily read CutSet; reading it raises :class:`DataError` (file and line) on a damaged manifest."""
     path = Path(path)
     if not path.is_file():
         raise DataError("manifest not found (run `soups prepare …` first)", path)
-    return CutSet.from_jsonl_lazy(path)
+    return CutSet(_CheckedManifest(path))
 
 
 def count_cuts(path: str | Path) -> int:
     """Number of cuts in a manifest, counting lines without parsing JSON (0.2 s for 300k cuts)."""
     n = 0
-    with gzip.open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            n += block.count(b"\n")
+    try:
+        with gzip.open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                n += block.count(b"\n")
+    except (EOFError, OSError, gzip.BadGzipFile) as err:
+        raise DataError(f"unreadable gzip stream (truncated, or not a .jsonl.gz file: {err}); "
+                        "re-run `soups prepare …`", path) from None
     return n
 
 

@@ -167,4 +167,13 @@ def load_tokenizers(path: str | Path) -> dict[str, Tokenizer]:
     path = Path(path)
     if not path.is_file():
         raise DataError("tokenizers not found", path)
-    return {k: tokenizer_from_state(v) for k, v in json.loads(path.read_text()).items()}
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return {k: tokenizer_from_state(v) for k, v in data.items()}
+    except DataError as err:
+        raise DataError(err.message, path) from None
+    except (ValueError, KeyError, TypeError, AttributeError, RuntimeError) as err:  # truncated or edited by hand
+        raise DataError(f"unreadable tokenizers ({type(err).__name__}: {err}); delete the file to retrain them "
+                        "(the model's output layers depend on them: only with a fresh experiment)", path) from None

@@ -83,12 +83,22 @@ def parse_tsv_lines(lines: Iterable[str], path: str | Path, skips: SkipLog | Non
         fields = _split_fields(text)
         if len(fields) != len(header):
             message = f"wrong number of fields ({len(fields)}, expected {len(header)})"
-            if skips is None:
-                raise DataError(message, path, first)
-            skips.skip("bad_row", path, first, message, lang=lang)
+            if first != lineno:
+                message += (f" in lines {first}-{lineno} read as one row: line {first} ends with a backslash, "
+                            "which escapes its line break")
+            _bad_row(table, skips, first, message, lang)
             continue
         table.rows.append((first, dict(zip(header, fields))))
+    if pending:  # the last line ended with a backslash: nothing follows the escaped line break
+        _bad_row(table, skips, start, "the file ends inside a row: its last line ends with a backslash, which "
+                 "escapes the line break", lang)
     return table
+
+
+def _bad_row(table: TsvTable, skips: SkipLog | None, line: int, message: str, lang: str | None) -> None:
+    if skips is None:
+        raise DataError(message, table.path, line)
+    skips.skip("bad_row", table.path, line, message, lang=lang)
 
 
 def read_tsv(path: str | Path, skips: SkipLog | None = None, required: tuple[str, ...] = (),

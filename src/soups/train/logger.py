@@ -10,17 +10,43 @@ import json
 import math
 from pathlib import Path
 
+from soups.atomic import atomic_write_text
+
+
+def cut_log_back(path: Path, step: int) -> int:
+    """Keep the records of ``log.jsonl`` up to ``step`` (and a torn last line of a killed writer out), written
+    atomically; returns how many records were dropped. Text lines (no step) are kept."""
+    if not path.is_file():
+        return 0
+    kept, dropped = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            dropped += 1
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("step"), (int, float)) and rec["step"] > step:
+            dropped += 1
+            continue
+        kept.append(line + "\n")
+    if dropped:
+        atomic_write_text(path, "".join(kept))
+    return dropped
+
 
 class TrainLogger:
     def __init__(self, exp_dir: Path, total_steps: int, start_step: int = 0, enabled: bool = True,
                  progress: bool = True):
         self.enabled = enabled
+        if enabled and start_step > 0:  # a resume: what was logged after the restored checkpoint is replayed
+            cut_log_back(exp_dir / "log.jsonl", start_step)
         self.jsonl = open(exp_dir / "log.jsonl", "a", encoding="utf-8") if enabled else None
         self.tb = None
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.tb = SummaryWriter(str(exp_dir / "tensorboard"))
+            # purge_step: TensorBoard drops the resumed run's earlier events after the restored step
+            self.tb = SummaryWriter(str(exp_dir / "tensorboard"), purge_step=start_step + 1 if start_step else None)
         self.bar = None
         if enabled and progress:
             from tqdm import tqdm

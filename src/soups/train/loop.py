@@ -21,7 +21,7 @@ import torch
 from soups.atomic import atomic_write_text, remove_stale_temporaries
 from soups.data.skips import SkipLog
 from soups.data.specaugment import SpecAugment
-from soups.errors import ConfigError
+from soups.errors import CheckpointError, ConfigError
 from soups.eval.evaluate import DecodeOptions, evaluate, selection_score
 from soups.train import build
 from soups.train.checkpoint import CheckpointManager, load_checkpoint, restore_rng_state, rng_state
@@ -131,8 +131,25 @@ def checkpoint_state(ctx: TrainContext, streams: dict) -> dict:
             "skipped_nonfinite": dict(ctx.skipped_nonfinite), "consecutive_skips": ctx.consecutive_skips}
 
 
-def restore(ctx: TrainContext, path: Path) -> None:
-    state = load_checkpoint(path)
+def newest_intact_checkpoint(manager: CheckpointManager) -> dict:
+    """The state of the newest checkpoint that loads; a torn or corrupt newer one is reported and passed
+    over (resuming from an older one replays those steps, with the same result). None loading: an error."""
+    problems = []
+    for path in reversed(manager.list()):
+        try:
+            state = load_checkpoint(path)
+        except CheckpointError as err:
+            problems.append(str(err))
+            log.warning("resume: %s; trying the previous checkpoint", err)
+            continue
+        if problems:
+            log.warning("resume: falling back to %s (step %s)", path.name, state.get("step"))
+        return state
+    raise CheckpointError("--resume: no checkpoint loads:\n  " + "\n  ".join(problems))
+
+
+def restore(ctx: TrainContext, state: dict | Path) -> None:
+    state = load_checkpoint(state) if isinstance(state, Path) else state
     ctx.model.load_state_dict(state["model"])
     ctx.optimizer.load_state_dict(state["optimizer"])
     ctx.scheduler.load_state_dict(state["scheduler"])
@@ -172,7 +189,7 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
         if stale:
             log.info("resume: removed %d stale temporary file(s) of an interrupted write", len(stale))
     if resume and manager.latest() is not None:
-        restore(ctx, manager.latest())
+        restore(ctx, newest_intact_checkpoint(manager))
     logger = TrainLogger(exp_dir, cfg.train.max_steps, ctx.step, enabled=rank == 0, progress=progress)
     t = cfg.train
     last_target = t.max_steps if stop_after is None else min(t.max_steps, ctx.step + stop_after)
