@@ -1,4 +1,4 @@
-"""VS/VC/VM hierarchies: the paper's update formulas (Eqs. 5, 7, 8/25 of METHOD.md) on small known
+"""VS/VC/VM hierarchies: the paper's update formulas (the paper's Eqs. 5, 7, 8/25; docs/method.md) on small known
 gradients, static variant, penalty schedules, presets, validation errors, state, toy convergence."""
 
 import pytest
@@ -51,7 +51,7 @@ def test_vm_nested_formula_eq8_25():
         w = h.weights(GramInfo.from_jacobians(G1, G2), epoch=epoch)
         eta1, eta2 = min(1.5, 0.1 + 0.02 * epoch), min(1.5, 0.02 * epoch)
         l1, l2 = top.update(G1[:2], G2[:2]), mid.update(G1[2:4], G2[2:4])
-        # d = Σ_{lvl1} λ g + η1 (Σ_{lvl2} λ g + η2 ∇l_u)   (METHOD.md; Eq. 25 with η = η1·η2)
+        # d = Σ_{lvl1} λ g + η1 (Σ_{lvl2} λ g + η2 ∇l_u)   (docs/method.md; Eq. 25 with η = η1·η2)
         expected = l1 @ G[:2] + eta1 * (l2 @ G[2:4] + eta2 * G[4])
         assert torch.allclose(w @ G, expected, atol=1e-12)
         assert h.level_scales(epoch) == pytest.approx([1.0, eta1, eta1 * eta2])

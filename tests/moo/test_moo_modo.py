@@ -137,7 +137,7 @@ def test_modo_descent_reaches_pareto_stationarity(sigma):
         G2 = G + sigma * torch.randn(G.shape, generator=gen, dtype=torch.float64)
         modo.update(G1, G2)
         lr = 0.05 if sigma == 0 else 0.05 / (1 + t / 200)
-        x = x - lr * modo.direction_weights() @ ((G1 + G2) / 2)  # d = λᵀ(G1 + G2)/2, METHOD.md
+        x = x - lr * modo.direction_weights() @ ((G1 + G2) / 2)  # d = λᵀ(G1 + G2)/2, docs/method.md "MoDo"
     G = grads(x)
     min_norm = (mgda_weights(G) @ G).norm()  # min-norm element of the convex hull of the gradients
     assert start > 5

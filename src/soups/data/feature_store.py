@@ -6,10 +6,10 @@ Layout inside the prepared directory::
     fbank/cuts_<lang>_<split>.jsonl.gz    # the same cuts, with features attached
     fbank/feats_<lang>_<split>.lca         # lilcom-compressed feature matrices
 
-Audio that fails to decode, or whose samples or features are not finite, is skipped, counted (``unreadable_audio``) and recorded in
-``fbank/skips_<lang>_<split>.json`` (merged into the directory's skip report by ``load_skips``). Work is
-split over threads (lhotse's fbank runs in torch and soundfile's decoders release the GIL). A manifest whose
-feature manifest is newer is reused.
+Audio that fails to decode, or whose samples or features are not finite, is skipped, counted
+(``unreadable_audio``) and recorded in ``fbank/skips_<lang>_<split>.json`` (merged into the directory's skip
+report by ``load_skips``). Work is split over threads (lhotse's fbank runs in torch and soundfile's decoders
+release the GIL). A manifest whose feature manifest is newer is reused.
 """
 
 from __future__ import annotations

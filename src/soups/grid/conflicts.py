@@ -1,5 +1,5 @@
 """``soups conflicts EXP|CONFIG --steps N --out DIR``: measure gradient conflicts between objectives
-(METHOD.md "Conflict diagnostics", the paper's Appendix C and Figs 3–5).
+(docs/method.md "Conflict diagnostics", the paper's Appendix C and Figs 3–5).
 
     soups conflicts runs/grid/VM-UAS/seed0 --steps 50 --out runs/conflicts            # the best checkpoint
     soups conflicts runs/grid/VM-UAS/seed0 --steps 20 --checkpoint all --out runs/c   # every kept checkpoint

@@ -5,8 +5,8 @@ sees a window of W frames; per-step linear predictors W_k c_t predict z_{t+k}, k
 against 1 positive and N negatives by a scaled dot product; InfoNCE = cross-entropy with the
 positive as class 0.
 
-Resolution choice (METHOD.md: "context 20 frames = 200 ms, predict the next 12 steps, 12
-negatives"): we keep the *duration* of the context, 200 ms = 5 encoder frames at 40 ms
+Resolution choice (docs/method.md, "Self-supervised objectives"; the paper: context 20 frames = 200 ms,
+predict the next 12 steps, 12 negatives): we keep the *duration* of the context, 200 ms = 5 encoder frames at 40 ms
 (``context_ms / frame_ms``), and the *count* of prediction steps, 12 encoder frames (480 ms; the
 original CPC's 12 steps were 10 ms feature frames). Both are options.
 

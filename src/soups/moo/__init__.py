@@ -2,7 +2,7 @@
 
 Every method reduces, per step, to weights w (M,) over objectives computed from Gram information
 (K = G Gᵀ, and K12 = G1 G2ᵀ for double sampling); the trainer applies them as wᵀG or as one backward
-of Σ w_m l_m. Nothing here knows what the objectives are. Spec: METHOD.md.
+of Σ w_m l_m. Nothing here knows what the objectives are. The method: docs/method.md.
 """
 
 from .base import GramInfo, Weighting, cosine_from_gram, normalized_gram

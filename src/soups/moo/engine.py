@@ -3,8 +3,8 @@
 Generic autograd over "objectives with gradients" (nothing here knows about speech). Each objective m gives
 its losses on S independent samples (S = 2 batch halves for MoDo's double sampling, else 1), its *taps* —
 the tensors where it meets the shared model (e.g. its own slice of the encoder output) — and its head
-parameters. Heads always receive their own objective's gradient, unweighted (METHOD.md); the shared
-parameters receive d = Σ_m w_m g_m with w from the hierarchy. Modes:
+parameters. Heads always receive their own objective's gradient, unweighted; the shared parameters receive
+d = Σ_m w_m g_m with w from the hierarchy (docs/method.md, "Objectives and the shared update"). Modes:
 
 ``linear``    w static (the baseline every toolkit has): the shared model gets the gradient of Σ_m w_m l_m,
               each head its own objective's (``linear_heads="weighted"``: one backward of Σ_m w_m l_m).
@@ -269,8 +269,8 @@ class GradientEngine:
 
     @staticmethod
     def _combine(G: list[Tensor], w: Tensor, local: list[bool] | None = None) -> Tensor:
-        """d = wᵀ mean_s(G_s) (METHOD.md: λᵀ(G1 + G2)/2), over this process's objectives only (``local``):
-        under objective parallelism the processes' parts are summed afterwards."""
+        """d = wᵀ mean_s(G_s) (docs/method.md, "MoDo": λᵀ(G1 + G2)/2), over this process's objectives only
+        (``local``): under objective parallelism the processes' parts are summed afterwards."""
         mean = sum(G) / len(G)
         w = w.to(mean)
         if local is not None and not all(local):

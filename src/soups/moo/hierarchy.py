@@ -1,6 +1,6 @@
 """VS/VC/VM formulations as data: levels of objectives, one weighting per level, penalty schedules.
 
-METHOD.md (Eq. 5/13, 7/15, 8/16/25): the shared direction is
+docs/method.md, "The three formulations" (the paper's Eq. 5/13, 7/15, 8/16/25): the shared direction is
     d = Σ_{level 1} λ g + η1 ( Σ_{level 2} λ g + η2 ( … + η_{P−1} Σ_{level P} λ g ) ),
 i.e. per-objective weights w_m = (Π_{q<p} η_q) · λ^{(p)}_m for m in level p.
 VS: one level with everything. VC: supervised level + SSL penalty level. VM: any P ≥ 1 levels.
@@ -155,7 +155,7 @@ class Hierarchy:
             raise ConfigError(f"{key}.levels", f"objective(s) {missing} are in no level")
         for p, level in enumerate(levels[:-1]):
             for name in level:
-                if name in self.ssl:  # METHOD.md: l_u is always at the lowest level
+                if name in self.ssl:  # docs/method.md: l_u is always at the lowest level
                     warnings.warn(f"config key '{key}.levels[{p}]': SSL objective {name!r} is at level {p + 1}, "
                                   f"not the lowest ({len(levels)})", stacklevel=4)
 
@@ -185,7 +185,7 @@ class Hierarchy:
         return [s.value(epoch, step) for s in self.schedules]
 
     def level_scales(self, epoch: float = 0, step: int = 0) -> list[float]:
-        """Scale of each level: 1, η1, η1·η2, … (METHOD.md: combined η = η1·η2·…)."""
+        """Scale of each level: 1, η1, η1·η2, … (docs/method.md, "Penalty schedules": η = η1·η2·…)."""
         scales = [1.0]
         for eta in self.penalty_values(epoch, step):
             scales.append(scales[-1] * eta)

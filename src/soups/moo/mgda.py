@@ -1,4 +1,5 @@
-"""Exact MGDA: λ* = argmin_{λ∈Δ} ‖Gᵀλ‖² = argmin_{λ∈Δ} λᵀKλ (METHOD.md Eq. 11, min-norm element).
+"""Exact MGDA: λ* = argmin_{λ∈Δ} ‖Gᵀλ‖² = argmin_{λ∈Δ} λᵀKλ (the paper's Eq. 11, min-norm element;
+docs/method.md, "Baselines").
 
 Solved exactly by a primal active-set method on the M×M Gram in float64 (Nocedal & Wright,
 Alg. 16.3), not by a few Frank–Wolfe steps. The Gram is trace-normalised first, so rescaling all

@@ -1,7 +1,7 @@
 """MoDo (Chen et al., NeurIPS 2023): stochastic MGDA with double sampling, λ persistent over steps.
 
-METHOD.md: λ ← Π_Δ(λ − γ·(G1 G2ᵀ λ + ρ λ)), λ starts uniform (1/M). Only the M×M cross Gram
-K12 = G1 G2ᵀ of two independent samples is needed; the direction d = λᵀ(G1 + G2)/2 is the trainer's.
+docs/method.md, "MoDo": λ ← Π_Δ(λ − γ·(G1 G2ᵀ λ + ρ λ)), λ starts uniform (1/M). Only the M×M cross
+Gram K12 = G1 G2ᵀ of two independent samples is needed; the direction d = λᵀ(G1 + G2)/2 is the trainer's.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class MoDo(Weighting):
         rho: ℓ2 regularisation ρ ≥ 0 of λ (MoDo repo default 0.1; the paper's Eq. 12 has no ρ).
         direction_lambda: "updated" (MoDo reference code: d uses λ^{k+1}) or "previous"
             (the paper's Eq. 13: d uses λ^k).
-        normalize: "none" (METHOD.md, exact recurrence) or "frobenius" (divide K12 by ‖K12‖_F
+        normalize: "none" (docs/method.md "MoDo": the exact recurrence) or "frobenius" (divide K12 by ‖K12‖_F
             before the update, which makes γ scale-free; not in the paper).
         key: dotted config key used in error messages.
 
@@ -83,7 +83,7 @@ class MoDo(Weighting):
         if self.normalize == "frobenius" and norm > 0:
             K = K / norm
         lam = self._lambda
-        # MoDo λ update, METHOD.md: λ ← Π_Δ(λ − γ (G1 G2ᵀ λ + ρ λ))
+        # MoDo λ update, docs/method.md, "MoDo": λ ← Π_Δ(λ − γ (G1 G2ᵀ λ + ρ λ))
         new = project_simplex(lam - self.gamma * (K @ lam + self.rho * lam))
         self._previous, self._lambda = lam, new
         self.steps += 1

@@ -1,4 +1,4 @@
-"""The paper's level orders as data, built from objective tags (METHOD.md, "The three formulations").
+"""The paper's level orders as data, built from objective tags (docs/method.md, "The three formulations").
 
 UAS: tag ``task`` — recognition at level 1, translation at level 2, SSL lowest.
 USA: translation at level 1, recognition at level 2, SSL lowest.

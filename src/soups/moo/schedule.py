@@ -1,4 +1,4 @@
-"""Penalty schedules η(epoch, step) of the multilevel formulations (METHOD.md, "Penalty schedules").
+"""Penalty schedules η(epoch, step) of the multilevel formulations (docs/method.md, "Penalty schedules").
 
 η = min(cap, initial + increase · t) with t the epoch or the step, as the config says. The state is
 derivable from (epoch, step): nothing to checkpoint.

@@ -1,6 +1,6 @@
 """Euclidean projection onto the probability simplex Δ = {x : x ≥ 0, Σ x = 1}.
 
-Used by the MoDo λ update (METHOD.md: λ ← Π_Δ(λ − γ(G1 G2ᵀ λ + ρ λ))).
+Used by the MoDo λ update (docs/method.md, "MoDo": λ ← Π_Δ(λ − γ(G1 G2ᵀ λ + ρ λ))).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Unbiased sketched Gram estimates with O(M·k) memory, gradients streamed block by block.
 
 With a random sketch Φ (k×P) such that E[ΦᵀΦ] = I, the sketched rows Ĝ = GΦᵀ (M×k) give
-E[Ĝ1 Ĝ2ᵀ] = G1 E[ΦᵀΦ] G2ᵀ = G1 G2ᵀ (the MoDo cross Gram, METHOD.md) and likewise for G Gᵀ.
+E[Ĝ1 Ĝ2ᵀ] = G1 E[ΦᵀΦ] G2ᵀ = G1 G2ᵀ (the MoDo cross Gram, docs/method.md "MoDo") and likewise for G Gᵀ.
 Φ is drawn independently per block (seeded from (seed, round, block)), so Ĝ = Σ_b G_b Φ_bᵀ
 accumulates without ever holding a full gradient row. Kinds:
   countsketch: each coordinate hashed to one of k buckets with a random sign (memory O(M·k));

@@ -225,7 +225,7 @@ def steps_per_epoch(cfg: ExperimentConfig, streams: dict[str, Stream]) -> int:
 
 
 def build_optimizer(cfg: ExperimentConfig, model: MultiTaskModel) -> torch.optim.Optimizer:
-    """AdamW with the backbone at α and the heads at β (METHOD.md)."""
+    """AdamW with the backbone at α and the heads at β (docs/method.md, "Objectives and the shared update")."""
     t = cfg.train
     groups = [{"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": t.lr_backbone,
                "name": "backbone"},
