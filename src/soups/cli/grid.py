@@ -66,7 +66,7 @@ def run_grid(args) -> int:
     grid = load_grid(args.grid)
     recipes = [r.strip() for r in args.recipes.split(",") if r.strip()] if args.recipes else None
     results = run(grid, parse_seeds(args.seeds), args.out, recipes, args.dry_run, args.progress,
-                  echo=lambda s: print(s, flush=True), statistic=args.statistic)
+                  echo=lambda s: print(s, flush=True))
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
