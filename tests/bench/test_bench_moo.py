@@ -14,21 +14,26 @@ from soups.bench.moo import BENCH_MODES, GROWTH_MODES
 from soups.cli import main
 
 
+# every engine code path once (layers_last / layers_all only change layers_first's fixed list: unit-tested below)
+QUICK_MODES = [m for m in BENCH_MODES if m not in ("layers_last", "layers_all")]
+
+
 @pytest.fixture(scope="module")
 def result():
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["bench", "moo", "--quick", "--growth", "--json"]) == 0
+        assert main(["bench", "moo", "--quick", "--growth", "--json", "--modes", ",".join(QUICK_MODES)]) == 0
     return json.loads(out.getvalue())
 
 
 @pytest.mark.slow
 def test_contract_keys_and_every_mode_ran(result):
     assert {"modes", "model", "objectives", "growth", "device", "threads"} <= set(result)
-    assert set(result["modes"]) == set(BENCH_MODES) and result["objectives"] == 10
+    assert set(result["modes"]) == set(QUICK_MODES) and result["objectives"] == 10
     for mode, r in result["modes"].items():
         assert {"step_s", "peak_mb", "ratio_time", "ratio_mem"} <= set(r), mode
-        assert len(r["times_s"]) == 2 and r["step_s"] > 0 and r["peak_mb"] > 0
+        periods = ms.AMORTIZE_K if mode == "layers_amortized" else 2   # whole λ periods
+        assert len(r["times_s"]) == periods and r["step_s"] > 0 and r["peak_mb"] > 0
     m = result["model"]
     assert m["name"] == "tiny" and m["objectives"] == 10 and m["streams"] == 6    # 5 languages + SSL
     assert result["threads"] >= 1 and isinstance(result["device"], str)
@@ -85,6 +90,42 @@ def test_sketch_mode_is_faithful_modo_with_a_sketched_gram():
     assert s.engine.mode == "faithful" and s.engine.sketch is not None and s.engine.sketch.k == ms.SKETCH_K
     exact = ms.build_setup(ms.make_config("tiny", "modo", ms.SUITE, batch_cuts=2), 1.0, "cpu", "modo")
     assert exact.engine.mode == "faithful" and exact.engine.sketch is None
+
+
+@pytest.mark.slow
+def test_forced_layer_modes_select_without_probing(result):
+    for mode in ("layers_first", "layers_amortized"):
+        r = result["modes"][mode]
+        assert "probe_step_s" not in r and len(r["paired_ratios"]) == (ms.AMORTIZE_K if "amort" in mode else 2)
+
+
+@pytest.mark.parametrize("mode,fixed,apply,every", [
+    ("layers_first", ["frontend", "block.0"], "layers", 1), ("layers_last", ["block.3"], "layers", 1),
+    ("layers_all", ["frontend", "block.0", "block.1", "block.2", "block.3"], "layers", 1),
+    ("layers_amortized", ["frontend", "block.0"], "encoder", ms.AMORTIZE_K)])
+def test_forced_layer_modes_build_the_engine_they_name(mode, fixed, apply, every):
+    s = ms.build_setup(ms.make_config("tiny", mode, ms.SUITE[:2], batch_cuts=2), 1.0, "cpu", mode)
+    assert s.engine.mode == "layers" and s.engine.layers_apply == apply and s.engine.update_every == every
+    assert s.engine.selector.fixed == set(fixed) and s.engine.selector.selected == set(fixed)
+    info = ms.train_step(s, 0)
+    assert info["selected"] == fixed and "layer_scores" not in info
+    mid = ms.make_config("mid", "layers_last", ms.SUITE[:2])
+    assert mid.moo.layers.fixed == ["block.5"]
+
+
+def test_a_fixed_selection_must_name_the_models_layer_groups(capsys):
+    from soups.errors import ConfigError
+    from soups.train.config import load_config
+
+    cfg = ms.make_config("tiny", "layers_first", ms.SUITE[:2], batch_cuts=2)
+    data = {"data": {"batch_cuts": 2, "specaugment": {"enabled": False}}, "objectives": ms.SUITE[:2],
+            "model": {"preset": "tiny"}, "moo": {"mode": "layers", "layers": {"fixed": ["block.9"]}}}
+    with pytest.raises(ConfigError) as err:
+        ms.build_setup(load_config(None, [], data=data), 1.0, "cpu", "modo_layers")
+    assert err.value.key == "moo.layers.fixed" and "block.3" in str(err.value)
+    assert cfg.moo.layers.apply == "layers"
+    assert main(["bench", "moo", "--modes", "linear,nope"]) == 2
+    assert "--modes" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("bad", ["3,x", "0", ","])

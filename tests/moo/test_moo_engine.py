@@ -243,3 +243,63 @@ def test_a_non_finite_step_is_refused_before_any_weighting_moves(mode, what):
         engine.backward(terms, 0, 1)
     assert (err.value.objective, err.value.what) == (1, what)
     assert _same_state(engine.state_dict(), before)
+
+
+def _mgda_weights(G):
+    """MGDA for two objectives in closed form: λ0 = clip(⟨g1 − g0, g1⟩ / ‖g0 − g1‖², 0, 1)."""
+    g0, g1 = G[0].double(), G[1].double()
+    lam = float(((g1 - g0) @ g1) / (g0 - g1).pow(2).sum()) if (g0 - g1).abs().sum() > 0 else 0.5
+    lam = min(max(lam, 0.0), 1.0)
+    return torch.tensor([lam, 1 - lam], dtype=torch.float64)
+
+
+@pytest.mark.parametrize("fixed", [["a"], ["a", "b"]])
+def test_layers_reading_b_weights_the_whole_model_by_the_selected_layers_gram(fixed):
+    """Reading (b) of layer selection: λ from the Gram of the (fixed) selected layers only — here MGDA in
+    closed form, an oracle independent of soups' solver — applied to every shared parameter, heads with
+    their own gradient; with update_every = 3 the next steps reuse λ and compute no per-objective gradient."""
+    model = Toy(m=2)
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(3))
+    hierarchy = Hierarchy({"formulation": "vs", "weighting": "mgda"}, ["o0", "o1"])
+    groups = model.shared()
+    engine = GradientEngine("layers", hierarchy, groups, layers_apply="encoder", update_every=3)
+    engine.selector.fix(fixed)
+    t = model.terms(x, halves=False)
+    params = {n: ps for n, ps in groups.items()}
+    all_shared = [p for ps in params.values() for p in ps]
+    sel = [p for n in fixed for p in params[n]]
+    G_sel = torch.stack([flat_grads(ls[0], sel) for ls in t.losses])
+    G_all = torch.stack([flat_grads(ls[0], all_shared) for ls in t.losses])
+    heads = [flat_grads(ls[0], list(model.heads[m].parameters())) for m, ls in enumerate(t.losses)]
+    info = engine.backward(t, 0, 0)
+    lam = _mgda_weights(G_sel)
+    torch.testing.assert_close(info["weights"].double(), lam, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(shared_grad(model), (lam.float() @ G_all), atol=1e-5, rtol=1e-5)
+    for m, head in enumerate(model.heads):
+        torch.testing.assert_close(torch.cat([p.grad.reshape(-1) for p in head.parameters()]), heads[m])
+    assert info["selected"] == fixed and "layer_scores" not in info          # fixed: no probe
+    calls = []
+    engine._jacobians = lambda *a, **k: calls.append(1)                        # must not be needed now
+    zero(model)
+    info2 = engine.backward(model.terms(x, halves=False), 0, 1)
+    assert calls == [] and torch.equal(info2["weights"], info["weights"])
+
+
+def test_layers_fixed_selection_reading_a_matches_a_probed_one():
+    """A fixed selection gives what a probe that selects the same layers gives (reading (a))."""
+    torch.manual_seed(1)
+    x = torch.randn(6, 4)
+    results = []
+    for fix in (True, False):
+        model = Toy(m=2)
+        engine = GradientEngine("layers", Hierarchy({"formulation": "vs", "weighting": "mgda"}, ["o0", "o1"]),
+                                model.shared())
+        if fix:
+            engine.selector.fix(["a"])
+        else:
+            engine.selector.select = lambda grams, s=engine.selector: setattr(s, "selected", frozenset(["a"])) \
+                or s.scores.update({n: 0.0 for n in grams}) or s.selected
+        info = engine.backward(model.terms(x, halves=False), 0, 0)
+        results.append((shared_grad(model), info["selected"]))
+    torch.testing.assert_close(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1] == ["a"]

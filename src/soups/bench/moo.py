@@ -9,11 +9,16 @@ Command lines (numbers in docs/performance.md, "Multi-objective optimisation")::
     soups bench moo --device cuda --json --growth      # on a GPU (peak = torch.cuda.max_memory_allocated)
 
 Modes, on the same model, objectives and batches (:mod:`soups.bench.moo_setup`): ``linear`` (static weights,
-one backward), ``modo`` (engine mode ``faithful``, VS MoDo: exact per-objective gradients on two batch
-halves), ``modo_layers`` (engine mode ``layers``: MoDo on the conflicting layers only; a probe of all
-layers every ``moo.layers.refresh_every`` = 50 steps, timed separately), ``modo_sketch`` (faithful MoDo
-with the Gram estimated from a ``moo.sketch.k`` = 64-column count sketch of each G row), ``fast`` (Gram at the encoder
-output, then one encoder backward) and ``torchjd`` (``torchjd.autojac.mtl_backward`` + UPGrad).
+one backward, one joint encoder pass), ``linear_per_stream`` (the same with one encoder pass per stream, as
+faithful/layers/torchjd run: the like-for-like base of their ratios), ``modo`` (engine mode ``faithful``, VS
+MoDo: exact per-objective gradients on two batch halves), ``modo_layers`` (engine mode ``layers``: MoDo on
+the conflicting layers only; a probe of all layers every ``moo.layers.refresh_every`` = 50 steps, timed
+separately), ``layers_first`` / ``layers_last`` / ``layers_all`` (reading (a) with a fixed selection:
+frontend + block 0, the last block, every layer; no probes), ``layers_amortized`` (reading (b): λ from the
+frontend + block 0 Gram every 10 steps, one weighted backward per step; timed as the mean over whole
+periods), ``modo_sketch`` (faithful MoDo with the Gram estimated from a ``moo.sketch.k`` = 64-column count
+sketch of each G row), ``fast`` (Gram at the encoder output, then one encoder backward) and ``torchjd``
+(``torchjd.autojac.mtl_backward`` + UPGrad). ``--modes`` runs a subset (linear always).
 
 Each (model, mode) runs in a fresh Python process, so peaks do not mix: ``warmup`` untimed steps, then
 the median of ``steps`` timed steps. Peak memory (``peak_mb``): on CUDA ``torch.cuda.max_memory_allocated``
@@ -45,7 +50,8 @@ import torch
 
 from soups.bench import moo_setup as ms
 
-BENCH_MODES = ("linear", "modo", "modo_layers", "modo_sketch", "fast", "torchjd")
+BENCH_MODES = ("linear", "linear_per_stream", "modo", "modo_layers", "layers_first", "layers_last", "layers_all",
+               "layers_amortized", "modo_sketch", "fast", "torchjd")
 GROWTH_MODES = ("linear", "fast", "modo")
 GROWTH_M = (3, 8, 13, 18, 23, 28, 33, 38, 43)
 # (utterances per stream, seconds per utterance, growth utterances) by size
@@ -62,14 +68,20 @@ def _timed(s, step: int, train_step) -> tuple[float, dict]:
 
 
 def _measure(s, spec: dict, base_rss: float, first: int, steps: int, train_step) -> dict:
-    """Timed steps ``first .. first+steps-1``: median time, peak memory (CPU: resident high-water mark)."""
+    """Timed steps ``first .. first+steps-1``: median time, peak memory (CPU: resident high-water mark).
+    ``layers_amortized`` computes λ on one step in ``AMORTIZE_K``: the mean over whole periods instead."""
     ms.reset_peak(s.device)
+    amortized = spec["mode"] == "layers_amortized"
+    if amortized:
+        k = ms.AMORTIZE_K
+        first, steps = -(-first // k) * k, k * max(1, -(-steps // k))
     times, info = [], {}
     for i in range(first, first + steps):
         dt, info = _timed(s, i, train_step)
         times.append(dt)
     key = "peak_rss_mb" if s.device.type == "cpu" else "peak_mb"
-    return {"step_s": statistics.median(times), key: ms.peak_mb(s.device, base_rss),
+    return {"step_s": statistics.mean(times) if amortized else statistics.median(times),
+            key: ms.peak_mb(s.device, base_rss),
             "times_s": [round(t, 4) for t in times], "info": info}
 
 
@@ -127,7 +139,10 @@ def _paired(s, spec: dict, objectives: list, first: int) -> dict:
     for i in range(spec["warmup"]):
         _timed(ref, i, ms.train_step)
     ratios, mode_t, lin_t = [], [], []
-    for k in range(spec["pairs"]):
+    amortized = spec["mode"] == "layers_amortized"
+    pairs = ms.AMORTIZE_K * max(1, -(-spec["pairs"] // ms.AMORTIZE_K)) if amortized else spec["pairs"]
+    first = -(-first // ms.AMORTIZE_K) * ms.AMORTIZE_K if amortized else first
+    for k in range(pairs):
         i = first + k
         if k % 2 == 0:
             t_mode, t_lin = _timed(s, i, ms.train_step)[0], _timed(ref, i, ms.train_step)[0]
@@ -136,7 +151,8 @@ def _paired(s, spec: dict, objectives: list, first: int) -> dict:
         ratios.append(t_mode / t_lin)
         mode_t.append(t_mode)
         lin_t.append(t_lin)
-    return {"ratio_time_paired": statistics.median(ratios), "paired_ratios": [round(r, 4) for r in ratios],
+    paired = sum(mode_t) / sum(lin_t) if amortized else statistics.median(ratios)   # whole λ periods
+    return {"ratio_time_paired": paired, "paired_ratios": [round(r, 4) for r in ratios],
             "paired_step_s": statistics.median(mode_t), "paired_linear_s": statistics.median(lin_t)}
 
 
@@ -165,10 +181,10 @@ def _ratios(modes: dict[str, dict]) -> None:
             r["ratio_time_amortized"] = (probe + 49 * r["ratio_time"]) / 50
 
 
-def bench_model(model: str, common: dict, log) -> dict:
-    """Every mode on one model with the 10-objective suite."""
+def bench_model(model: str, common: dict, log, mode_names=BENCH_MODES) -> dict:
+    """Every mode (or those of ``mode_names``, linear always) on one model with the 10-objective suite."""
     modes, info = {}, {}
-    for mode in BENCH_MODES:
+    for mode in [m for m in BENCH_MODES if m == "linear" or m in mode_names]:
         pairs = common["pairs"] * (3 if mode == "fast" else 1)     # fast vs linear: a few percent
         r = _spawn(dict(common, model=model, mode=mode, objectives="suite", pairs=pairs))
         info = r.pop("model")
@@ -206,7 +222,7 @@ def bench_growth(common: dict, ms_values, max_step_s: float, log) -> dict:
 
 def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growth: bool = False,
                   device: str = "cpu", quick: bool = False, threads: int = 1, max_step_s: float = 60.0,
-                  growth_m: tuple[int, ...] | None = None, log=lambda msg: None) -> dict:
+                  growth_m: tuple[int, ...] | None = None, log=lambda msg: None, modes=None) -> dict:
     """The whole benchmark; returns the JSON-able result (see the module docstring)."""
     if quick:
         models, steps = ["tiny"], 2
@@ -214,12 +230,12 @@ def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growt
     common = {"steps": steps, "warmup": warmup, "device": device, "threads": threads, "batch_cuts": cuts,
               "seconds": seconds, "pairs": steps}
     load0 = open("/proc/loadavg").read().split()[:3]
-    by_model = {m: bench_model(m, common, log) for m in models}
+    by_model = {m: bench_model(m, common, log, modes or BENCH_MODES) for m in models}
     first = by_model[models[0]]
     result = {"modes": first["modes"], "model": first["model"], "objectives": len(ms.SUITE), "by_model": by_model,
               "device": _device_name(device), "threads": threads, "steps": steps, "warmup": warmup,
               "encoder_forward": {mode: "joint" if ms.make_config("tiny", mode, ms.SUITE).joint_encoder_forward()
-                                  else "per_stream" for mode in BENCH_MODES}}
+                                  else "per_stream" for mode in first["modes"]}}
     if growth:
         ms_values = tuple(growth_m) if growth_m else GROWTH_M[:2] if quick else GROWTH_M
         gcommon = dict(common, batch_cuts=growth_cuts, steps=min(steps, 3), pairs=min(steps, 3))

@@ -39,9 +39,25 @@ MODELS = {
 VOCAB = 256          # ASR and translation vocabularies (the tiny preset's)
 SSL_CODES = 1024     # BEST-RQ codebook size (configs/demo.yaml)
 SKETCH_K = 64        # columns of the sketched Gram (mode modo_sketch)
+AMORTIZE_K = 10     # layers_amortized: λ every K steps
 # mode -> (engine mode, double sampling)
 MODES = {"linear": ("linear", "none"), "modo": ("faithful", "halves"), "modo_layers": ("layers", "halves"),
-         "modo_sketch": ("faithful", "halves"), "fast": ("fast", "halves"), "torchjd": ("linear", "none")}
+         "modo_sketch": ("faithful", "halves"), "fast": ("fast", "halves"), "torchjd": ("linear", "none"),
+         "layers_first": ("layers", "halves"), "layers_last": ("layers", "halves"),
+         "layers_all": ("layers", "halves"), "layers_amortized": ("layers", "halves"),
+         "linear_per_stream": ("linear", "none")}
+
+
+def forced_layers(mode: str, num_blocks: int) -> dict:
+    """``moo.layers`` of the forced-selection modes: the paper's case (frontend + block 0, where it finds the
+    conflicts), the last block, every layer — reading (a), λ per layer every step — and ``layers_amortized``:
+    reading (b), λ from the frontend + block 0 Gram every ``AMORTIZE_K`` steps, applied to the whole encoder."""
+    first, last = ["frontend", "block.0"], [f"block.{num_blocks - 1}"]
+    every = ["frontend"] + [f"block.{i}" for i in range(num_blocks)]
+    fixed = {"layers_first": first, "layers_last": last, "layers_all": every, "layers_amortized": first}.get(mode)
+    if fixed is None:
+        return {}
+    return {"fixed": fixed, "apply": "encoder" if mode == "layers_amortized" else "layers"}
 
 
 @dataclasses.dataclass
@@ -58,15 +74,18 @@ def growth_objectives(m: int) -> list[dict]:
 def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int = 16) -> ExperimentConfig:
     """The experiment config of one bench run (VS hierarchy, MoDo weighting, the paper's defaults)."""
     engine_mode, sampling = MODES[mode]
+    blocks = MODELS[model].get("encoder", {}).get("num_blocks", 4)
     data = {"data": {"batch_cuts": batch_cuts, "specaugment": {"enabled": False}},
             "model": {"preset": "tiny", "ssl": {"num_codes": SSL_CODES}, **MODELS[model]},
             "objectives": objectives,
             "moo": {"mode": engine_mode, "double_sampling": sampling,
                     "hierarchy": {"formulation": "vs", "weighting": "modo"},
-                    "sketch": {"k": SKETCH_K if mode == "modo_sketch" else 0}},
+                    "sketch": {"k": SKETCH_K if mode == "modo_sketch" else 0},
+                    "layers": forced_layers(mode, blocks),
+                    "update_every": AMORTIZE_K if mode == "layers_amortized" else 1},
             # torchjd's Jacobian, like faithful MoDo's, is cheapest with one encoder call per stream
             "train": {"warmup_steps": 1, "bf16": True,
-                      "encoder_forward": "per_stream" if mode == "torchjd" else "auto"}}
+                      "encoder_forward": "per_stream" if mode in ("torchjd", "linear_per_stream") else "auto"}}
     return load_config(None, [], data=data)
 
 

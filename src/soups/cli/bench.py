@@ -71,6 +71,8 @@ def _register_moo(bsub) -> None:
                    help="growth: skip faithful MoDo once its predicted step time exceeds this (default: 60)")
     p.add_argument("--quick", action="store_true",
                    help="tiny model, 2 timed steps, small batches, growth M = 3, 8 only (for tests)")
+    p.add_argument("--modes", default=None, metavar="MODE,MODE,...",
+                   help="a subset of the modes (linear, the ratios' base, is always run; default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_moo)
 
@@ -151,10 +153,19 @@ def run_moo(args) -> int:
 
     from soups.bench.moo import run_moo_bench, summary
 
+    from soups.bench.moo import BENCH_MODES
+    from soups.errors import ConfigError
+
     models = ["tiny", "mid"] if args.model == "both" else [args.model]
+    modes = None
+    if args.modes:
+        modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        unknown = [m for m in modes if m not in BENCH_MODES]
+        if unknown:
+            raise ConfigError("--modes", f"unknown mode(s) {unknown}", choices=BENCH_MODES)
     result = run_moo_bench(models, args.steps, max(1, args.warmup), args.growth or bool(args.growth_m), args.device,
                            args.quick, args.threads, args.max_step_s, growth_m=args.growth_m,
-                           log=lambda msg: print(msg, file=sys.stderr, flush=True))
+                           log=lambda msg: print(msg, file=sys.stderr, flush=True), modes=modes)
     print(json.dumps(result, ensure_ascii=False) if args.json else summary(result))
     return 0
 

@@ -13,9 +13,13 @@ d = Σ_m w_m g_m with w from the hierarchy (docs/method.md, "Objectives and the 
               through the heads); w from the hierarchy on the Gram; d = wᵀ(G1+G2)/2.
 ``layers``    layer-wise conflict selection: every ``refresh_every`` steps a faithful probe of all layers
               selects the conflicting ones (by default from the gradients of all probes so far, the paper's
-              accumulated statistic: layers.py); other steps take exact per-objective gradients of selected
-              layers only. Selected layers use their own dynamic weights, all others the static hierarchy
-              weights (they always get an update).
+              accumulated statistic: layers.py), or the selection is fixed (``selector.fix``: no probes).
+              ``layers_apply="layers"`` (reading (a) of the paper): every step takes exact per-objective
+              gradients of the selected layers only; they use their own dynamic weights, all others the
+              static hierarchy weights (they always get an update). ``layers_apply="encoder"`` (reading
+              (b)): λ comes from the selected layers' Gram and weights the whole encoder through ONE
+              backward with tap cotangents, as in ``fast``; the per-objective gradients of the selected
+              layers are taken on weight-update steps only (``update_every``): ≈ linear cost in between.
 ``fast``      per-objective gradients at the taps only (MGDA-UB style): the Gram of the tap gradients
               summed over rows and time — exactly the Gram of a shared bias added at the taps — gives w, then
               ONE backward through the shared model with cotangents Σ_m w_m ∂l_m/∂tap. Cost ≈ linear.
@@ -105,10 +109,13 @@ class GradientEngine:
     last_layer_weights: dict[str, Tensor] = field(default_factory=dict)
     sketch: GramSketch | None = None                   # faithful mode: sketched Gram (moo.sketch.k > 0)
     linear_heads: str = "own"                          # linear mode: "own" gradient per head, or "weighted"
+    layers_apply: str = "layers"                       # layers mode: reading (a) "layers" or (b) "encoder"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose from {MODES}")
+        if self.layers_apply not in ("layers", "encoder"):
+            raise ValueError(f"layers_apply must be 'layers' or 'encoder', got {self.layers_apply!r}")
         if self.linear_heads not in ("own", "weighted"):
             raise ValueError(f"linear_heads must be 'own' or 'weighted', got {self.linear_heads!r}")
         if self.sketch is not None and self.mode != "faithful":
@@ -332,13 +339,16 @@ class GradientEngine:
     def _layers_backward(self, terms, tap_grads, epoch, step, update) -> dict:
         """Layer-wise conflict selection (see the module docstring)."""
         log, blocks = {}, None
-        if step % self.refresh_every == 0 or not self.selector.scores:  # probe every layer
+        probe = self.selector.fixed is None and (step % self.refresh_every == 0 or not self.selector.scores)
+        if probe:  # every layer's per-objective gradients
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, self.shared), self.layer_groups)
             for bs in blocks.values():  # checked before the selector's running sums take them in
                 self._finite(self._gram(bs))
             self.selector.select_from_blocks({name: sum(bs) / len(bs) for name, bs in blocks.items()})
             log["layer_scores"] = dict(self.selector.scores)
         selected = [n for n in self.layer_groups if n in self.selector.selected]
+        if self.layers_apply == "encoder":
+            return self._layers_encoder_backward(terms, tap_grads, epoch, step, update, selected, blocks, log)
         if selected and blocks is None:  # exact per-objective gradients of the selected layers only
             groups = {n: self.layer_groups[n] for n in selected}
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, [p for ps in groups.values() for p in ps]),
@@ -357,6 +367,23 @@ class GradientEngine:
             self._assign(self.layer_groups[name],
                          self._combine(blocks[name], self.last_layer_weights[name], terms.local))
         log.update(weights=static_w, selected=selected)
+        return log
+
+    def _layers_encoder_backward(self, terms, tap_grads, epoch, step, update, selected, blocks, log) -> dict:
+        """Reading (b): λ from the selected layers' Gram (static weights when none is selected), applied to
+        the whole shared model through one backward; per-objective gradients only on weight-update steps."""
+        if update or self.last_weights is None:
+            if selected:
+                if blocks is None:
+                    groups = {n: self.layer_groups[n] for n in selected}
+                    params = [p for ps in groups.values() for p in ps]
+                    blocks = self._split_blocks(self._jacobians(terms, tap_grads, params), groups)
+                grams = [self._finite(self._gram(blocks[n])) for n in selected]
+                self.last_weights = self.hierarchy.weights(sum(grams[1:], grams[0]), epoch, step)
+            else:
+                self.last_weights = self.static.static_weights(epoch, step)
+        self._shared_backward(terms, tap_grads, self.last_weights)
+        log.update(weights=self.last_weights, selected=selected)
         return log
 
     @staticmethod

@@ -73,10 +73,17 @@ class LayerSelector:
             raise ConfigError(f"{key}.threshold", f"must be a cosine in [-1, 1], got {threshold!r}")
         self.hierarchy, self.rule, self.threshold, self.statistic = hierarchy, rule, float(threshold), statistic
         self.sums: dict[str, Tensor] = {}     # accumulated statistic: Σ over probes of each layer's rows (M×P)
+        self.fixed: frozenset[str] | None = None  # a selection given by the user (:meth:`fix`): no probes
         self.static = hierarchy.static()
         self.selected: frozenset[str] = frozenset()
         self.scores: dict[str, float | None] = {}
         self._dynamic: dict[str, Hierarchy] = {}
+
+    def fix(self, layers) -> None:
+        """Always treat ``layers`` as conflicting: no probes are needed (e.g. the early blocks, where the paper
+        finds the conflicts)."""
+        self.fixed = frozenset(layers)
+        self.selected = self.fixed
 
     def select(self, grams: Mapping[str, GramInfo | Tensor]) -> frozenset[str]:
         """Recompute the selection from per-layer Grams (GramInfo, or an M×M Gram tensor)."""
@@ -124,7 +131,7 @@ class LayerSelector:
                 "sums": dict(self.sums)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.selected = frozenset(state["selected"])
+        self.selected = self.fixed if self.fixed is not None else frozenset(state["selected"])
         self.scores = dict(state.get("scores", {}))
         self.sums = dict(state.get("sums") or {})
         self._dynamic = {}

@@ -263,10 +263,17 @@ def build_engine(cfg: ExperimentConfig, model: MultiTaskModel) -> GradientEngine
         selector = LayerSelector(hierarchy, lc.rule, lc.threshold, key="moo.layers", statistic=lc.statistic)
     groups = {name: [p for p in ps if p.requires_grad] for name, ps in model.layer_groups().items()}
     groups = {name: ps for name, ps in groups.items() if ps}  # frozen layers take no part
+    if selector is not None and cfg.moo.layers.fixed is not None:
+        unknown = [n for n in cfg.moo.layers.fixed if n not in groups]
+        if unknown or not cfg.moo.layers.fixed:
+            raise ConfigError("moo.layers.fixed", f"unknown or no layer group(s) {unknown}; the model's "
+                              f"(trainable) groups: {list(groups)}")
+        selector.fix(cfg.moo.layers.fixed)
     sk = cfg.moo.sketch
     sketch = GramSketch(len(names), sk.k, seed=cfg.train.seed, kind=sk.kind, key="moo.sketch") if sk.k else None
     return GradientEngine(cfg.moo.mode, hierarchy, groups, selector, cfg.moo.layers.refresh_every,
-                          cfg.moo.update_every, sketch=sketch, linear_heads=cfg.moo.linear_heads)
+                          cfg.moo.update_every, sketch=sketch, linear_heads=cfg.moo.linear_heads,
+                          layers_apply=cfg.moo.layers.apply)
 
 
 def static_weights(cfg: ExperimentConfig, engine: GradientEngine, epoch: int, step: int) -> torch.Tensor:

@@ -154,6 +154,8 @@ class LayerSelectionConfig:
     threshold: float = 0.0           # a layer conflicts when its cosine statistic is below this
     rule: Literal["min", "mean"] = "min"
     statistic: Literal["accumulated", "per_step"] = "accumulated"   # the paper's (sums over probes) | one probe
+    fixed: list[str] | None = None   # layer groups always treated as conflicting (no probes), e.g. [frontend, block.0]
+    apply: Literal["layers", "encoder"] = "layers"   # λ per conflicting layer | λ from their Gram, whole encoder
 
     def validate(self, prefix: str) -> None:
         check_ranges(self, prefix, {"refresh_every": ">=1"})
