@@ -16,17 +16,48 @@ only its own rows) also return their per-utterance losses, so a batch half's los
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
+from soups.config_schema import check_ranges
 from soups.data.batch import Batch
 from soups.data.tokenizer import BOS, EOS, PAD
 from soups.errors import ConfigError
 from soups.model import ClassificationHead, CTCHead, TransformerDecoderHead, build_ssl, make_decoder_io
-from soups.train.config import ObjectiveConfig
 
 GENDER_LABELS = {"m": 0, "f": 1}
+HEADS = {"asr": ("ctc",), "st": ("decoder", "ctc"), "ssl": ("bestrq", "cpc"), "gender": ("classifier",)}
+
+
+@dataclass
+class ObjectiveConfig:
+    name: str
+    task: Literal["asr", "st", "ssl", "gender"]
+    lang: str | None = None                    # asr/st/gender: the (source) language
+    langs: list[str] | None = None             # ssl: languages pooled in its stream (default: all supervised)
+    head: str | None = None                    # see HEADS; default: the first choice for the task
+    weight: float = 1.0                        # static weight (linear scalarization)
+    inter_ctc_weight: float = 0.0              # asr: intermediate-CTC share (needs model.intermediate_layers)
+
+    def validate(self, prefix: str) -> None:
+        self.head = self.head or HEADS[self.task][0]
+        if self.head not in HEADS[self.task]:
+            raise ConfigError(f"{prefix}.head", f"invalid head {self.head!r} for task {self.task}",
+                              choices=HEADS[self.task])
+        if self.task in ("asr", "st", "gender") and not self.lang:
+            raise ConfigError(f"{prefix}.lang", f"a {self.task} objective needs its language")
+        if self.task == "st" and self.lang == "en":
+            raise ConfigError(f"{prefix}.lang", "translation objectives are X -> English; 'en' is not a source")
+        check_ranges(self, prefix, {"weight": ">=0"})
+        if not 0 <= self.inter_ctc_weight < 1:
+            raise ConfigError(f"{prefix}.inter_ctc_weight", "must be in [0, 1)")
+
+    @property
+    def stream(self) -> str:
+        """Objectives of one language share a stream (one batch, one encoder pass); SSL has its own."""
+        return "ssl" if self.task == "ssl" else self.lang
 
 
 @dataclass

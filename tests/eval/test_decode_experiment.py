@@ -42,7 +42,7 @@ def test_training_keeps_the_lm_texts_in_the_experiment(trained):
 
 def test_lms_are_built_from_the_experiment_without_the_corpus(trained):
     from soups.data.tokenizer import load_tokenizers
-    from soups.train.build import build_lm_fusions
+    from soups.eval.fusions import build_lm_fusions
 
     cfg, exp = trained
     cfg.data.dir = str(exp / "no-such-corpus")
@@ -126,7 +126,7 @@ def test_transcribe_files_of_any_rate_and_channel_count(trained, tmp_path):
 
 def test_word_lm_needs_a_character_tokenizer(trained):
     from soups.data.tokenizer import load_tokenizers
-    from soups.train.build import build_lm_fusions
+    from soups.eval.fusions import build_lm_fusions
 
     cfg, exp = trained   # make_cfg's tokenizers are SentencePiece
     cfg.eval.lm.word_order = 2

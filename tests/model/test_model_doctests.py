@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["attention", "subsampling", "conformer", "heads", "decoder", "decoder_search", "ssl", "cpc", "bestrq",
+MODULES = ["attention", "subsampling", "conformer", "heads", "decoder", "decoder_search", "ssl_factory", "cpc", "bestrq",
            "presets"]
 
 

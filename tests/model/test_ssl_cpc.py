@@ -10,7 +10,7 @@ import torch
 from soups.errors import ConfigError
 from soups.model.conformer import ConformerEncoder, EncoderConfig
 from soups.model.cpc import CPCConfig, CPCObjective, sample_negatives
-from soups.model.ssl import build_ssl
+from soups.model.ssl_factory import build_ssl
 
 
 def slow_signal(b: int, t: int, g: torch.Generator) -> torch.Tensor:

@@ -12,7 +12,7 @@ def test_init_from_checkpoint_refuses_another_encoder_and_freeze_checks_names(tm
     from soups.multitask import MultiTaskModel
     from soups.objectives import build_objective
     from soups.train.checkpoint import save_checkpoint
-    from soups.train.config import ObjectiveConfig
+    from soups.objectives import ObjectiveConfig
 
     def model(d):
         enc = ConformerEncoder(EncoderConfig(d_model=d, num_blocks=1, num_heads=2, subsampling_channels=8))

@@ -9,7 +9,8 @@ import torch
 from soups.bench import moo_setup as ms
 from soups.model import ClassificationHead
 from soups.objectives import GenderObjective
-from soups.train.config import ObjectiveConfig, load_config
+from soups.objectives import ObjectiveConfig
+from soups.train.config import load_config
 from tests.train.test_encoder_forward import SMALL
 
 OBJECTIVES = [{"name": "asr_fr", "task": "asr", "lang": "fr", "inter_ctc_weight": 0.3},

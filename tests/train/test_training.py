@@ -135,7 +135,7 @@ def test_the_demo_config_trains_with_vm_msp_uas_end_to_end(tiny_corpus, tmp_path
     # LM fusion: character ASR tokenizers get the word n-gram too, the English pieces of the CTC translation
     # heads the token n-gram only
     from soups.data.tokenizer import load_tokenizers
-    from soups.train.build import build_lm_fusions
+    from soups.eval.fusions import build_lm_fusions
 
     fusions = build_lm_fusions(cfg, tmp_path / "exp", load_tokenizers(tmp_path / "exp" / "tokenizers.json"))
     assert {k for k, f in fusions.items() if f.words is not None} == {f"asr_{x}" for x in ("en", "fr", "de", "es", "ca")}
@@ -197,3 +197,21 @@ def test_a_diverging_run_skips_non_finite_steps_then_stops_cleanly(tiny_corpus, 
     assert causes and all(k.split(": ")[1] in ("loss", "gradient", "Gram", "gradient norm") for k in causes[-1])
     ckpts = sorted((tmp_path / "exp" / "checkpoints").glob("ckpt-*.pt"))
     assert ckpts and load_checkpoint(ckpts[-1])["step"] >= 1          # saved before the skips, loadable
+
+
+def test_dev_evaluation_is_what_the_caller_passes(tiny_corpus, tmp_path):
+    """With ``dev_eval`` (what ``soups train`` passes) the dev split is decoded every eval_every steps and at
+    the end, and its score picks best.pt; without it there is neither (training does not import evaluation)."""
+    from soups.eval.dev import evaluate_dev
+
+    cfg = make_cfg(tiny_corpus, "train.max_steps=4", "train.eval_every=2", "train.checkpoint_every=2",
+                   "data.dev_utterances=2", objectives=OBJECTIVES[:2])
+    summary = run_training(cfg, tmp_path / "with", progress=False, dev_eval=evaluate_dev)
+    lines = [json.loads(line) for line in (tmp_path / "with" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines if "dev/average_wer" in r] == [2, 4]
+    avg = summary["dev"]["average"]
+    assert summary["dev"]["score"] == pytest.approx(avg.get("wer", 0.0) - avg.get("bleu", 0.0))
+    assert (tmp_path / "with" / "checkpoints" / "best.pt").is_file()
+    summary = run_training(cfg, tmp_path / "without", progress=False)
+    assert summary["dev"] is None and not (tmp_path / "without" / "checkpoints" / "best.pt").exists()
+    assert not any("dev/" in line for line in (tmp_path / "without" / "log.jsonl").read_text().splitlines())

@@ -63,13 +63,14 @@ def run(args) -> int:
     from soups.data.feature_store import compute_features
     from soups.data.prepare import prepare_synthetic
     from soups.data.stats import data_stats, format_stats
+    from soups.eval.dev import evaluate_dev
     from soups.eval.experiment import evaluate_experiment
     from soups.eval.report import side_by_side
     from soups.grid.collect import read_log
     from soups.grid.plots import experiment_curves
     from soups.train.checkpoint import load_checkpoint
     from soups.train.config import load_config
-    from soups.train.distributed import launch
+    from soups.train.loop import launch
 
     t_all = time.time()
     cfg = load_config(args.config, [f"data.dir={args.corpus}", *args.overrides])
@@ -89,7 +90,7 @@ def run(args) -> int:
         print(f"already trained ({latest[-1].name}); evaluating only (remove {exp} to retrain)")
     else:
         _warn_if_busy(cfg.train.threads)
-        summary = launch(cfg, exp, resume=bool(latest))
+        summary = launch(cfg, exp, resume=bool(latest), dev_eval=evaluate_dev)
         print(json.dumps({"steps": summary["step"], "minutes": round(summary["seconds"] / 60, 1),
                           "skipped_steps": summary["skipped_steps"], "data_skips": summary["skips"]["by_reason"]}))
     print(f"training stage: {time.time() - t0:.0f} s")

@@ -26,11 +26,13 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from soups.eval.dev import evaluate_dev
     from soups.train.config import load_config
-    from soups.train.distributed import launch
+    from soups.train.loop import launch
 
     cfg = load_config(args.config, args.overrides)
-    summary = launch(cfg, args.out, resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress)
+    summary = launch(cfg, args.out, resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress,
+                     dev_eval=evaluate_dev)
     if summary is not None:
         dev = summary.get("dev")
         print(json.dumps({"step": summary["step"], "seconds": round(summary["seconds"], 1),

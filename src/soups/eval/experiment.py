@@ -15,7 +15,8 @@ from soups.data.features import GlobalCMVN
 from soups.data.tokenizer import load_tokenizers
 from soups.errors import CheckpointError, ConfigError
 from soups.eval.evaluate import DecodeOptions, evaluate
-from soups.train.build import build_lm_fusions, build_model
+from soups.eval.fusions import build_lm_fusions
+from soups.train.build import build_model
 from soups.train.checkpoint import latest_step, load_checkpoint
 from soups.train.config import load_config
 

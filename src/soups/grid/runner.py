@@ -109,6 +109,7 @@ def check_saved_config(plan: PhasePlan) -> None:
 
 def run_phase(plan: PhasePlan, shared: Path | None, progress: bool) -> None:
     """Train one phase to its max_steps (resuming it if it was interrupted; nothing to do if finished)."""
+    from soups.eval.dev import evaluate_dev
     from soups.train.loop import run_training
 
     check_saved_config(plan)
@@ -120,7 +121,8 @@ def run_phase(plan: PhasePlan, shared: Path | None, progress: bool) -> None:
     if init is not None and not init.is_file():
         raise CheckpointError(f"phase {plan.spec.name!r} starts from {init}, which does not exist (the phase it "
                               "starts from did not finish)")
-    run_training(plan.cfg, plan.exp_dir, resume=(plan.exp_dir / "config.yaml").is_file(), progress=progress)
+    run_training(plan.cfg, plan.exp_dir, resume=(plan.exp_dir / "config.yaml").is_file(), progress=progress,
+                 dev_eval=evaluate_dev)
 
 
 def prepare_shared(grid: Grid, entry: RecipeEntry, seed: int, out: Path, base: tuple[dict, dict]) -> Path | None:

@@ -18,7 +18,8 @@ from soups.model.heads import ClassificationHead, CTCHead, CTCLossOutput, ctc_mi
 from soups.model.presets import (
     PRESETS, DecoderConfig, Preset, build_heads, build_model, count_parameters, describe_preset, get_preset,
 )
-from soups.model.ssl import SSLBatch, SSLObjective, build_ssl
+from soups.model.ssl import SSLBatch, SSLObjective
+from soups.model.ssl_factory import build_ssl
 from soups.model.subsampling import subsampled_lengths
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""Self-supervised objectives l_u(θ) on the shared encoder: the common interface and a factory.
+"""Self-supervised objectives l_u(θ) on the shared encoder: the common interface (the factory, which knows
+the objectives, is :func:`soups.model.ssl_factory.build_ssl`).
 
 Both objectives follow the same two-phase protocol, so the trainer can concatenate an SSL batch
 with supervised batches into one encoder forward (the encoder is per-sample independent):
@@ -10,25 +11,15 @@ with supervised batches into one encoder forward (the encoder is per-sample inde
 
 ``ssl.forward(encoder, feats, lengths, generator)`` does both with its own encoder call.
 
-Example:
-    >>> import torch
-    >>> from soups.model.conformer import ConformerEncoder, EncoderConfig
-    >>> enc = ConformerEncoder(EncoderConfig(d_model=32, num_blocks=1, num_heads=2, subsampling_channels=8))
-    >>> ssl = build_ssl("bestrq", d_model=32, num_codes=64)
-    >>> loss, metrics = ssl(enc, torch.randn(2, 200, 80), torch.tensor([200, 150]),
-    ...                     torch.Generator().manual_seed(0))
-    >>> loss.dim(), sorted(metrics)[:2]
-    (0, ['accuracy', 'code_entropy_bits'])
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from soups.errors import ConfigError
 
 
 @dataclass
@@ -66,25 +57,6 @@ class SSLObjective(nn.Module):
         batch = self.prepare(feats, lengths, generator)
         enc = encoder(batch.feats, batch.lengths)
         return self.loss(enc.out, enc.mask, batch, generator)
-
-
-def build_ssl(kind: str, d_model: int, **options) -> SSLObjective:
-    """``kind`` in {"cpc", "bestrq"}; ``options`` are fields of its config dataclass.
-
-    Raises :class:`ConfigError` for an unknown kind or option.
-    """
-    from soups.model.bestrq import BestRQConfig, BestRQObjective
-    from soups.model.cpc import CPCConfig, CPCObjective
-
-    table = {"cpc": (CPCConfig, CPCObjective), "bestrq": (BestRQConfig, BestRQObjective)}
-    if kind not in table:
-        raise ConfigError("model.ssl.kind", f"unknown SSL objective {kind!r}", choices=sorted(table))
-    cfg_cls, obj_cls = table[kind]
-    known = {f.name for f in fields(cfg_cls)}
-    for key in options:
-        if key not in known:
-            raise ConfigError(f"model.ssl.{key}", f"unknown option for {kind}", choices=sorted(known))
-    return obj_cls(d_model, cfg_cls(**options))
 
 
 def rand_like_gen(shape: tuple[int, ...], generator, device, normal: bool = False) -> Tensor:

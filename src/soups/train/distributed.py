@@ -16,12 +16,12 @@ Two ways to split the work (``train.parallel``):
 
 Either way the MoDo weights are identical on every rank and equal to the single-process ones (exact
 without dropout and CPC; BEST-RQ masks and SpecAugment are drawn per utterance from its position in the
-global batch). Rank 0 writes logs and checkpoints.
+global batch). Rank 0 writes logs and checkpoints. The launch itself (one process or one rank) is
+:func:`soups.train.loop.launch`.
 """
 
 from __future__ import annotations
 
-import datetime
 import os
 from dataclasses import dataclass, field
 
@@ -29,7 +29,6 @@ import torch
 import torch.distributed as dist
 
 from soups.errors import ConfigError
-from soups.train.loop import run_training
 
 
 def world() -> tuple[int, int]:
@@ -91,22 +90,3 @@ def assign_streams(streams: list[str], rank: int, size: int) -> set[str]:
         raise ConfigError("train.parallel", f"objective parallelism needs at least as many streams as ranks "
                           f"({len(streams)} streams, {size} ranks)")
     return {s for i, s in enumerate(streams) if i % size == rank}
-
-
-def launch(cfg, out, resume: bool = False, stop_after: int | None = None, progress: bool = True):
-    """Train in this process, or as one rank of a ``torchrun`` job."""
-    rank, size = world()
-    if size == 1:
-        return run_training(cfg, out, resume, stop_after, progress)
-    use_cuda = torch.cuda.is_available() and cfg.train.device != "cpu"
-    if use_cuda:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    dist.init_process_group("nccl" if use_cuda else "gloo",
-                            timeout=datetime.timedelta(seconds=cfg.train.dist_timeout_s))
-    try:
-        comm = Communicator(cfg.train.parallel, rank, size)
-        summary = run_training(cfg, out, resume, stop_after, progress and rank == 0, rank, size, comm=comm)
-        dist.barrier()  # rank 0 may still be evaluating or writing the last checkpoint
-        return summary if rank == 0 else None
-    finally:
-        dist.destroy_process_group()

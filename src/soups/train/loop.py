@@ -10,22 +10,26 @@ The experiment directory holds everything needed to evaluate or resume::
 
 from __future__ import annotations
 
+import datetime
 import logging
+import os
 import random
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from soups.atomic import atomic_write_text, remove_stale_temporaries
 from soups.data.skips import SkipLog
 from soups.data.specaugment import SpecAugment
 from soups.errors import CheckpointError, ConfigError
-from soups.eval.evaluate import DecodeOptions, evaluate, selection_score
 from soups.train import build
 from soups.train.checkpoint import CheckpointManager, load_checkpoint, restore_rng_state, rng_state
 from soups.train.config import ExperimentConfig, config_diff, config_to_yaml, load_config
+from soups.train.distributed import Communicator, assign_streams, world
 from soups.train.init import apply_init_and_freeze
 from soups.train.logger import TrainLogger
 from soups.train.step import TrainContext, train_step
@@ -82,8 +86,6 @@ def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size
     if comm is not None:
         _share_weights(model)
         if comm.mode == "objective":
-            from soups.train.distributed import assign_streams
-
             comm.owned = assign_streams(model.streams(), rank, world_size)
             streams = {k: s for k, s in build.build_streams(cfg, tokenizers, cmvn, skips).items() if k in comm.owned}
     optimizer = build.build_optimizer(cfg, model)
@@ -165,18 +167,38 @@ def restore(ctx: TrainContext, state: dict | Path) -> None:
     ctx.consecutive_skips = int(state.get("consecutive_skips", 0))
 
 
-def dev_eval(ctx: TrainContext) -> dict:
-    cfg = ctx.cfg
-    opts = DecodeOptions(ctc_beam=1, decoder_beam=1, max_len_ratio=cfg.eval.max_len_ratio,
-                         batch_cuts=cfg.eval.batch_cuts)
-    sources = {lang: cfg.data.sources(lang, "dev") for lang in cfg.supervised_langs}
-    return evaluate(ctx.model, sources, ctx.tokenizers, ctx.cmvn, cfg.data.dev_split, opts,
-                    ctx.exp_dir / "dev", cfg.data.dev_utterances, ctx.device, ctx.autocast)
+DevEval = Callable[[TrainContext], dict]   # dev results with a "score" (lower is better), e.g. soups.eval.dev
+
+
+def launch(cfg, out, resume: bool = False, stop_after: int | None = None, progress: bool = True,
+           dev_eval: DevEval | None = None):
+    """Train in this process, or as one rank of a ``torchrun`` job (soups.train.distributed)."""
+    rank, size = world()
+    if size == 1:
+        return run_training(cfg, out, resume, stop_after, progress, dev_eval=dev_eval)
+    use_cuda = torch.cuda.is_available() and cfg.train.device != "cpu"
+    if use_cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group("nccl" if use_cuda else "gloo",
+                            timeout=datetime.timedelta(seconds=cfg.train.dist_timeout_s))
+    try:
+        comm = Communicator(cfg.train.parallel, rank, size)
+        summary = run_training(cfg, out, resume, stop_after, progress and rank == 0, rank, size, comm=comm,
+                               dev_eval=dev_eval)
+        dist.barrier()  # rank 0 may still be evaluating or writing the last checkpoint
+        return summary if rank == 0 else None
+    finally:
+        dist.destroy_process_group()
 
 
 def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = False, stop_after: int | None = None,
-                 progress: bool = True, rank: int = 0, world_size: int = 1, comm=None) -> dict:
-    """Train until ``train.max_steps`` (or ``stop_after`` more steps, or ``train.max_minutes``)."""
+                 progress: bool = True, rank: int = 0, world_size: int = 1, comm=None,
+                 dev_eval: DevEval | None = None) -> dict:
+    """Train until ``train.max_steps`` (or ``stop_after`` more steps, or ``train.max_minutes``).
+
+    ``dev_eval`` (e.g. :func:`soups.eval.dev.evaluate_dev`, what ``soups train`` passes) runs every
+    ``train.eval_every`` steps and at the end, and its ``score`` picks ``best.pt``; without it there is no dev
+    evaluation and ``best.pt`` is never written (``--checkpoint best`` then takes the latest)."""
     exp_dir = Path(exp_dir)
     exp_dir.mkdir(parents=True, exist_ok=True)
     check_experiment_dir(cfg, exp_dir, resume)
@@ -208,8 +230,8 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
             at_eval = t.eval_every and ctx.step % t.eval_every == 0
             at_ckpt = t.checkpoint_every and ctx.step % t.checkpoint_every == 0
             if at_eval or at_ckpt or out_of_time or ctx.step == last_target:
-                dev = _checkpoint(ctx, manager, logger, evaluate_dev=bool(at_eval) or ctx.step == last_target
-                                  or out_of_time, rank=rank)
+                evaluate_now = dev_eval is not None and (bool(at_eval) or ctx.step == last_target or out_of_time)
+                dev = _checkpoint(ctx, manager, logger, dev_eval if evaluate_now else None, rank=rank)
             if out_of_time:
                 logger.write(f"stopping at step {ctx.step}: train.max_minutes={t.max_minutes} reached")
                 break
@@ -221,12 +243,12 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
             "seconds": time.time() - start}
 
 
-def _checkpoint(ctx: TrainContext, manager: CheckpointManager, logger: TrainLogger, evaluate_dev: bool,
+def _checkpoint(ctx: TrainContext, manager: CheckpointManager, logger: TrainLogger, dev_eval: DevEval | None,
                 rank: int) -> dict | None:
-    dev = dev_eval(ctx) if evaluate_dev and rank == 0 else None
+    dev = dev_eval(ctx) if dev_eval is not None and rank == 0 else None
     metrics = None
     if dev is not None:
-        metrics = {"score": selection_score(dev)}
+        metrics = {"score": dev["score"]}
         logger.log(ctx.step, {f"dev/{name}": r["value"] for name, r in dev["objectives"].items()}
                    | {f"dev/average_{k}": v for k, v in dev["average"].items()})
         logger.write(f"step {ctx.step}: dev " + ", ".join(f"{k} {v:.2f}" for k, v in dev["average"].items()))
