@@ -68,6 +68,9 @@ def test_resume_falls_back_past_a_torn_checkpoint_and_cuts_the_log_back(tiny_cor
     steps = [json.loads(line)["step"] for line in (exp / "log.jsonl").read_text().splitlines()
              if '"loss/asr_en"' in line]
     assert steps == [1, 2, 3, 4]
+    text = (exp / "train.log").read_text()                      # the readable log: appended, never cut
+    assert "started at step 0 of 4" in text and "resumed at step 2 of 4" in text
+    assert text.count("step 3  loss ") == 2 and "step 4  loss " in text and "stopped" in text
     full = load_checkpoint(tmp_path / "full" / "checkpoints" / "ckpt-00000004.pt")["model"]
     resumed = load_checkpoint(exp / "checkpoints" / "ckpt-00000004.pt")["model"]
     assert all(torch.equal(full[k], resumed[k]) for k in full)

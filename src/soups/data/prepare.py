@@ -10,7 +10,7 @@ from soups.data.covost2 import read_covost2
 from soups.data.languages import ALL_LANGS
 from soups.data.manifests import manifest_path, save_cuts, save_skips
 from soups.data.skips import SkipLog
-from soups.errors import DataError
+from soups.errors import DataError, SoupsError
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,24 @@ def prepare_covost2(cv_root: str | Path, covost_dir: str | Path, langs: list[str
     return {"utterances": counts, "skipped": skips.to_dict(), "summary": skips.summary()}
 
 
+def require_synthetic_extra(langs) -> None:
+    """The synthesizer's own dependencies (the ``synthetic`` extra), checked before any worker starts."""
+    import importlib.util
+
+    needed = ["espeakng_loader"] + (["pypinyin"] if "zh" in langs else [])
+    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SoupsError(f"the built-in corpus needs {', '.join(missing)}: pip install 'soups[synthetic]' "
+                         "(`make install` installs it)")
+
+
 def prepare_synthetic(out: str | Path, size: str = "tiny", seed: int = 0, langs: tuple[str, ...] = ALL_LANGS,
                       workers: int = 2, audio_format: str = "flac", strict: bool = False, progress=None,
                       conditions=None) -> dict:
     """Synthesize the built-in corpus under ``out/corpus`` (reusing what exists) and prepare it."""
     from soups.data.synthetic.corpus import Conditions, build_corpus
 
+    require_synthetic_extra(langs)
     out = Path(out)
     t0 = time.time()
     built = build_corpus(out / "corpus", size, seed, tuple(langs), workers, audio_format, progress,

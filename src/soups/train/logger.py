@@ -1,13 +1,17 @@
-"""Training logs: TensorBoard scalars, a JSONL record per logged step, and a progress bar.
+"""Training logs: TensorBoard scalars, a JSONL record per logged step, a readable ``train.log``, a progress bar.
 
 Everything is written by rank 0 only. ``log.jsonl`` has one JSON object per line
-(``{"step": 10, "epoch": 0, "lr/backbone": …, "loss/asr_fr": …, "w/asr_fr": …, …}``).
+(``{"step": 10, "epoch": 0, "lr/backbone": …, "loss/asr_fr": …, "w/asr_fr": …, …}``). ``train.log`` is for
+people: timestamped messages (start, resume, dev results, skips, warnings of the ``soups`` loggers, the stop)
+and one line per logged step (``step 120  loss asr_en 2.10 … | 0.27 s/step``); it is appended to on resume.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import time
 from pathlib import Path
 
 from soups.atomic import atomic_write_text
@@ -47,6 +51,17 @@ class TrainLogger:
 
             # purge_step: TensorBoard drops the resumed run's earlier events after the restored step
             self.tb = SummaryWriter(str(exp_dir / "tensorboard"), purge_step=start_step + 1 if start_step else None)
+        self.text_log, self._handler = None, None
+        if enabled:
+            self.text_log = open(exp_dir / "train.log", "a", encoding="utf-8")
+            self._handler = logging.StreamHandler(self.text_log)   # the soups loggers' warnings go here too
+            self._handler.setLevel(logging.INFO)
+            self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                                         "%Y-%m-%d %H:%M:%S"))
+            logging.getLogger("soups").addHandler(self._handler)
+            if logging.getLogger("soups").getEffectiveLevel() > logging.INFO:
+                logging.getLogger("soups").setLevel(logging.INFO)
+            self._line(f"{'resumed at' if start_step else 'started at'} step {start_step} of {total_steps}")
         self.bar = None
         if enabled and progress:
             from tqdm import tqdm
@@ -63,6 +78,16 @@ class TrainLogger:
         for key, value in clean.items():
             if isinstance(value, float) and math.isfinite(value):
                 self.tb.add_scalar(key, value, step)
+        losses = "  ".join(f"{k[5:]} {v:.3f}" for k, v in sorted(clean.items())
+                           if k.startswith("loss/") and isinstance(v, float))
+        if losses:
+            speed = f" | {clean['step_s']:.2f} s/step" if isinstance(clean.get("step_s"), float) else ""
+            self.text_log.write(f"step {step}  loss {losses}{speed}\n")
+            self.text_log.flush()
+
+    def _line(self, message: str) -> None:
+        self.text_log.write(time.strftime("%Y-%m-%d %H:%M:%S ") + message + "\n")
+        self.text_log.flush()
 
     def text(self, step: int, tag: str, text: str) -> None:
         if self.enabled:
@@ -76,6 +101,7 @@ class TrainLogger:
     def write(self, message: str) -> None:
         if not self.enabled:
             return
+        self._line(message)
         if self.bar is not None:
             self.bar.write(message)
         else:
@@ -88,3 +114,7 @@ class TrainLogger:
             self.tb.close()
         if self.jsonl is not None:
             self.jsonl.close()
+        if self.text_log is not None:
+            logging.getLogger("soups").removeHandler(self._handler)
+            self._line("stopped")
+            self.text_log.close()

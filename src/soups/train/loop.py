@@ -6,6 +6,7 @@ The experiment directory holds everything needed to evaluate or resume::
     EXP/tokenizers.json     EXP/cmvn.json
     EXP/checkpoints/        ckpt-<step>.pt (last N), best.pt, checkpoints.json
     EXP/log.jsonl           EXP/tensorboard/        EXP/dev/ (dev hypotheses and references)
+    EXP/train.log           (readable: start/resume, one line per logged step, dev results, warnings, stop)
 """
 
 from __future__ import annotations
