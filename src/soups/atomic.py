@@ -4,6 +4,9 @@
 is atomic on POSIX and Windows). Temporary files are named ``.<name>.<pid>.<random>.tmp``; a process killed
 mid-write leaves one behind, which :func:`remove_stale_temporaries` deletes (``--resume`` calls it).
 
+Fault injection (the reliability tests): with ``SOUPS_FAULT_KILL_AT_WRITE=N`` in the environment the process
+SIGKILLs itself during its N-th atomic write, after the temporary file is written and before the rename.
+
 >>> import tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "config.yaml"
 >>> atomic_write_text(p, "a: 1\\n"); p.read_text()
@@ -19,6 +22,16 @@ from pathlib import Path
 from typing import Callable
 
 TMP_SUFFIX = ".tmp"
+_writes = 0   # atomic writes of this process (fault injection counts them)
+
+
+def _fault_point() -> None:
+    global _writes
+    _writes += 1
+    if os.environ.get("SOUPS_FAULT_KILL_AT_WRITE") == str(_writes):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
@@ -30,6 +43,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        _fault_point()
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -95,7 +95,7 @@ def convert(tp, value: Any, key: str):
 
 def check_ranges(obj, prefix: str, rules: dict[str, str]) -> None:
     """Range-check numeric fields of a config dataclass; ``rules`` maps a field to ``">0"``, ``">=0"``,
-    ``">=1"``, ``"0..1"`` (closed), ``"(0,1]"`` or ``"[0,1)"``. ``None`` passes (an optional value left
+    ``">=1"``, ``"0..1"`` (closed), ``"(0,1]"``, ``"[0,1)"`` or ``"-1..1"`` (closed: a cosine). ``None`` passes (an optional value left
     out). A violation is a :class:`ConfigError` naming the dotted key.
 
     >>> from dataclasses import dataclass
@@ -107,13 +107,14 @@ def check_ranges(obj, prefix: str, rules: dict[str, str]) -> None:
     soups.errors.ConfigError: config key 'train.n': must be >= 1, got 0
     """
     tests = {">0": lambda v: v > 0, ">=0": lambda v: v >= 0, ">=1": lambda v: v >= 1,
-             "0..1": lambda v: 0 <= v <= 1, "(0,1]": lambda v: 0 < v <= 1, "[0,1)": lambda v: 0 <= v < 1}
+             "0..1": lambda v: 0 <= v <= 1, "(0,1]": lambda v: 0 < v <= 1, "[0,1)": lambda v: 0 <= v < 1,
+             "-1..1": lambda v: -1 <= v <= 1}
     for name, rule in rules.items():
         value = getattr(obj, name)
         values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
         for v in values:
             if v is not None and not (isinstance(v, (int, float)) and v == v and tests[rule](v)):
-                shown = f"in {rule}" if rule[0] in "0([" else rule.replace("=", "= ").replace(">0", "> 0")
+                shown = f"in {rule}" if rule[0] in "0([-" else rule.replace("=", "= ").replace(">0", "> 0")
                 key = f"{prefix}.{name}" if prefix else name
                 raise ConfigError(key, f"must be {shown}, got {value!r}")
 

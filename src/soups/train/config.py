@@ -127,7 +127,7 @@ class LayerSelectionConfig:
     apply: Literal["layers", "encoder"] = "layers"   # λ per conflicting layer | λ from their Gram, whole encoder
 
     def validate(self, prefix: str) -> None:
-        check_ranges(self, prefix, {"refresh_every": ">=1"})
+        check_ranges(self, prefix, {"refresh_every": ">=1", "threshold": "-1..1"})
 
 
 @dataclass
@@ -330,6 +330,9 @@ def load_config(path: str | Path | None, overrides: list[str] = (), data: dict |
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as err:
             raise ConfigError(str(path), f"not valid YAML: {err}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(str(path), f"a config is a mapping of sections (data:, model:, …), not a "
+                                         f"{type(data).__name__}")
     data = apply_overrides(data, list(overrides))
     return build(ExperimentConfig, data)
 

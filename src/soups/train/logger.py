@@ -40,9 +40,9 @@ def cut_log_back(path: Path, step: int) -> int:
 
 class TrainLogger:
     def __init__(self, exp_dir: Path, total_steps: int, start_step: int = 0, enabled: bool = True,
-                 progress: bool = True):
+                 progress: bool = True, resume: bool = False):
         self.enabled = enabled
-        if enabled and start_step > 0:  # a resume: what was logged after the restored checkpoint is replayed
+        if enabled and resume:  # what was logged after the restored checkpoint (or step 0) is replayed
             cut_log_back(exp_dir / "log.jsonl", start_step)
         self.jsonl = open(exp_dir / "log.jsonl", "a", encoding="utf-8") if enabled else None
         self.tb = None
@@ -50,7 +50,7 @@ class TrainLogger:
             from torch.utils.tensorboard import SummaryWriter
 
             # purge_step: TensorBoard drops the resumed run's earlier events after the restored step
-            self.tb = SummaryWriter(str(exp_dir / "tensorboard"), purge_step=start_step + 1 if start_step else None)
+            self.tb = SummaryWriter(str(exp_dir / "tensorboard"), purge_step=start_step + 1 if resume else None)
         self.text_log, self._handler = None, None
         if enabled:
             self.text_log = open(exp_dir / "train.log", "a", encoding="utf-8")
@@ -61,7 +61,7 @@ class TrainLogger:
             logging.getLogger("soups").addHandler(self._handler)
             if logging.getLogger("soups").getEffectiveLevel() > logging.INFO:
                 logging.getLogger("soups").setLevel(logging.INFO)
-            self._line(f"{'resumed at' if start_step else 'started at'} step {start_step} of {total_steps}")
+            self._line(f"{'resumed at' if resume else 'started at'} step {start_step} of {total_steps}")
         self.bar = None
         if enabled and progress:
             from tqdm import tqdm

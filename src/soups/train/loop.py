@@ -213,7 +213,7 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
             log.info("resume: removed %d stale temporary file(s) of an interrupted write", len(stale))
     if resume and manager.latest() is not None:
         restore(ctx, newest_intact_checkpoint(manager))
-    logger = TrainLogger(exp_dir, cfg.train.max_steps, ctx.step, enabled=rank == 0, progress=progress)
+    logger = TrainLogger(exp_dir, cfg.train.max_steps, ctx.step, enabled=rank == 0, progress=progress, resume=resume)
     t = cfg.train
     last_target = t.max_steps if stop_after is None else min(t.max_steps, ctx.step + stop_after)
     start, dev = time.time(), None
