@@ -122,6 +122,9 @@ def test_transcribe_files_of_any_rate_and_channel_count(trained, tmp_path):
     sf.write(tmp_path / "short.wav", mono[:800], 16000)
     with pytest.raises(DataError, match="too short"):
         transcribe(exp, "en", "asr", [tmp_path / "short.wav"])
+    sf.write(tmp_path / "nan.wav", np.full(16000, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(DataError, match="nan.wav: unusable audio: non-finite samples"):
+        transcribe(exp, "en", "asr", [tmp_path / "nan.wav"])
 
 
 def test_word_lm_needs_a_character_tokenizer(trained):

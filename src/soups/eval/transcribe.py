@@ -31,6 +31,8 @@ def load_audio_16k(path: str | Path) -> np.ndarray:
     except Exception as err:  # decoder errors belong to the file
         raise DataError(f"cannot read audio: {err}", path) from None
     audio = audio.mean(axis=1)
+    if not np.isfinite(audio).all():
+        raise DataError("unusable audio: non-finite samples (NaN or inf)", path)
     if rate != SAMPLE_RATE:
         g = np.gcd(rate, SAMPLE_RATE)
         audio = resample_poly(audio, SAMPLE_RATE // g, rate // g).astype(np.float32)
