@@ -14,8 +14,9 @@ from soups.bench.moo import BENCH_MODES, GROWTH_MODES
 from soups.cli import main
 
 
-# every engine code path once (layers_last / layers_all only change layers_first's fixed list: unit-tested below)
-QUICK_MODES = [m for m in BENCH_MODES if m not in ("layers_last", "layers_all")]
+# every engine code path once: layers_first/last/all differ only in the fixed list and linear_per_stream only
+# in the encoder call (all built and stepped by the unit tests below); layers_amortized's period timing runs here
+QUICK_MODES = [m for m in BENCH_MODES if m not in ("layers_first", "layers_last", "layers_all", "linear_per_stream")]
 
 
 @pytest.fixture(scope="module")
@@ -94,17 +95,21 @@ def test_sketch_mode_is_faithful_modo_with_a_sketched_gram():
 
 @pytest.mark.slow
 def test_forced_layer_modes_select_without_probing(result):
-    for mode in ("layers_first", "layers_amortized"):
-        r = result["modes"][mode]
-        assert "probe_step_s" not in r and len(r["paired_ratios"]) == (ms.AMORTIZE_K if "amort" in mode else 2)
+    r = result["modes"]["layers_amortized"]
+    assert "probe_step_s" not in r and len(r["paired_ratios"]) == ms.AMORTIZE_K
 
 
 @pytest.mark.parametrize("mode,fixed,apply,every", [
     ("layers_first", ["frontend", "block.0"], "layers", 1), ("layers_last", ["block.3"], "layers", 1),
     ("layers_all", ["frontend", "block.0", "block.1", "block.2", "block.3"], "layers", 1),
-    ("layers_amortized", ["frontend", "block.0"], "encoder", ms.AMORTIZE_K)])
+    ("layers_amortized", ["frontend", "block.0"], "encoder", ms.AMORTIZE_K),
+    ("linear_per_stream", None, None, 1)])
 def test_forced_layer_modes_build_the_engine_they_name(mode, fixed, apply, every):
     s = ms.build_setup(ms.make_config("tiny", mode, ms.SUITE[:2], batch_cuts=2), 1.0, "cpu", mode)
+    if fixed is None:   # linear, one encoder call per stream
+        assert s.engine.mode == "linear" and not s.cfg.joint_encoder_forward()
+        assert ms.train_step(s, 0)["weights"].shape == (2,)
+        return
     assert s.engine.mode == "layers" and s.engine.layers_apply == apply and s.engine.update_every == every
     assert s.engine.selector.fixed == set(fixed) and s.engine.selector.selected == set(fixed)
     info = ms.train_step(s, 0)
