@@ -21,6 +21,7 @@ from lhotse import CutSet
 from lhotse.lazy import LazyJsonlIterator, LazyManifestIterator
 from lhotse.serialization import deserialize_item
 
+from soups.atomic import atomic_write_text
 from soups.data.skips import SkipLog
 from soups.errors import DataError
 
@@ -132,7 +133,7 @@ def list_manifests(data_dir: str | Path) -> dict[str, dict[str, Path]]:
 
 def save_skips(directory: str | Path, skips: SkipLog, name: str = "skips.json") -> None:
     path = Path(directory) / name
-    path.write_text(json.dumps(skips.to_dict(), indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    atomic_write_text(path, json.dumps(skips.to_dict(), indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def load_skips(data_dir: str | Path) -> SkipLog:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from soups.atomic import atomic_write_text
 from soups.data.features import GlobalCMVN
 from soups.data.tokenizer import load_tokenizers
 from soups.errors import CheckpointError, ConfigError
@@ -104,5 +105,5 @@ def evaluate_experiment(exp: str | Path, split: str = "test", which: str = "best
     sources = {lang: cfg.data.sources(lang, split) for lang in cfg.supervised_langs}
     results = evaluate(model, sources, tokenizers, cmvn, split, opts, out_dir, max_utterances, device)
     results.update(checkpoint=which, out_dir=str(out_dir), training=training_status(exp, cfg))
-    (out_dir / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1, ensure_ascii=False))
     return results

@@ -20,6 +20,7 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from soups.atomic import atomic_write_text
 from soups.errors import CheckpointError, ConfigError, SoupsError
 from soups.grid import phases as ph
 from soups.grid.plan import PhasePlan, build_phase, cell_dir, recipe_data
@@ -150,7 +151,7 @@ def _status(cell: Path, entry: RecipeEntry, seed: int, status: str, **extra) -> 
     cell.mkdir(parents=True, exist_ok=True)
     record = {"recipe": entry.name, "file": str(entry.file), "seed": seed, "status": status,
               "time": time.strftime("%Y-%m-%d %H:%M:%S"), **extra}
-    (cell / "cell.json").write_text(json.dumps(record, indent=1))
+    atomic_write_text(cell / "cell.json", json.dumps(record, indent=1))
 
 
 def _train_cell(grid, entry, seed, out, progress, echo) -> dict:
@@ -232,10 +233,10 @@ def write_index(out: Path, grid: Grid, entries: list[RecipeEntry], seeds: list[i
     recipes += [r for r in old.get("recipes", []) if r["slug"] not in {e.slug for e in entries}]
     index = {"grid": str(grid.path), "steps": grid.steps, "recipes": recipes,
              "seeds": sorted(set(old.get("seeds", [])) | set(seeds))}
-    path.write_text(json.dumps(index, indent=1))
+    atomic_write_text(path, json.dumps(index, indent=1))
     for e in entries:
         (out / e.slug).mkdir(exist_ok=True)
-        (out / e.slug / "recipe.json").write_text(json.dumps({"name": e.name, "file": str(e.file)}, indent=1))
+        atomic_write_text(out / e.slug / "recipe.json", json.dumps({"name": e.name, "file": str(e.file)}, indent=1))
 
 
 def run_grid(grid: Grid, seeds: list[int], out: str | Path, recipes: list[str] | None = None,

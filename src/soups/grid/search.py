@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from soups.atomic import atomic_write_text
 from soups.errors import ConfigError
 from soups.grid.weights import BY, weight_key
 
@@ -115,6 +116,6 @@ def run_search(plan_for, run_phase, out: Path, slug: str, spec, echo=print) -> d
               "scores": scores, "best": best,
               "weights": weights, "score": "dev average WER - average BLEU (lower is better)"}
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "result.json").write_text(json.dumps(result, indent=1))
+    atomic_write_text(folder / "result.json", json.dumps(result, indent=1))
     echo(f"    weight search {spec.name}: best candidate {best + 1} {cands[best]} (dev score {scores[best]:.2f})")
     return weights

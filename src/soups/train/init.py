@@ -12,6 +12,7 @@ import fnmatch
 import json
 from pathlib import Path
 
+from soups.atomic import atomic_write_text
 from soups.errors import CheckpointError, ConfigError
 from soups.train.checkpoint import load_checkpoint
 
@@ -97,5 +98,5 @@ def apply_init_and_freeze(model, init_from: str | None, targets: list[str], exp_
         report["frozen"] = {"targets": list(targets), "parameters": len(frozen),
                             "elements": sum(p.numel() for n, p in model.named_parameters() if n in frozen)}
     if report:
-        (Path(exp_dir) / "init.json").write_text(json.dumps(report, indent=1))
+        atomic_write_text(Path(exp_dir) / "init.json", json.dumps(report, indent=1))
     return report
