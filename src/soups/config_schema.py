@@ -95,8 +95,8 @@ def convert(tp, value: Any, key: str):
 
 def check_ranges(obj, prefix: str, rules: dict[str, str]) -> None:
     """Range-check numeric fields of a config dataclass; ``rules`` maps a field to ``">0"``, ``">=0"``,
-    ``">=1"``, ``"0..1"`` (closed), ``"(0,1]"``, ``"[0,1)"`` or ``"-1..1"`` (closed: a cosine). ``None`` passes (an optional value left
-    out). A violation is a :class:`ConfigError` naming the dotted key.
+    ``">=1"``, ``"0..1"`` (closed), ``"(0,1]"``, ``"[0,1)"`` or ``"-1..1"`` (closed: a cosine). ``None`` passes
+    (an optional value left out). A violation is a :class:`ConfigError` naming the dotted key.
 
     >>> from dataclasses import dataclass
     >>> @dataclass

@@ -39,7 +39,8 @@ MANIFEST_CASES = {
                        "unreadable gzip stream", None),
     "plain text named .jsonl.gz": (lambda good, out: out.write_text("\n".join(_lines(good))) and out,
                                    "not a .jsonl.gz file", None),
-    "JSON that is not a cut": (lambda good, out: _write_gz(out, _lines(good)[:1] + ['{"a": 1}']), "not a lhotse cut", 2),
+    "JSON that is not a cut": (lambda good, out: _write_gz(out, _lines(good)[:1] + ['{"a": 1}']),
+                               "not a lhotse cut", 2),
     "a JSON list": (lambda good, out: _write_gz(out, ["[1, 2]"]), "must be a JSON object", 1),
 }
 

@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["attention", "subsampling", "conformer", "heads", "decoder", "decoder_search", "ssl_factory", "cpc", "bestrq",
-           "presets"]
+MODULES = ["attention", "subsampling", "conformer", "heads", "decoder", "decoder_search", "ssl_factory", "cpc",
+           "bestrq", "presets"]
 
 
 @pytest.mark.parametrize("name", MODULES)
