@@ -88,9 +88,9 @@ def test_every_mode_sees_the_same_model_and_batches():
 def test_sketch_mode_is_faithful_modo_with_a_sketched_gram():
     cfg = ms.make_config("tiny", "modo_sketch", ms.SUITE, batch_cuts=2)
     s = ms.build_setup(cfg, 1.0, "cpu", "modo_sketch")
-    assert s.engine.mode == "faithful" and s.engine.sketch is not None and s.engine.sketch.k == ms.SKETCH_K
+    assert s.moo.engine.mode == "faithful" and s.moo.engine.sketch is not None and s.moo.engine.sketch.k == ms.SKETCH_K
     exact = ms.build_setup(ms.make_config("tiny", "modo", ms.SUITE, batch_cuts=2), 1.0, "cpu", "modo")
-    assert exact.engine.mode == "faithful" and exact.engine.sketch is None
+    assert exact.moo.engine.mode == "faithful" and exact.moo.engine.sketch is None
 
 
 @pytest.mark.slow
@@ -107,13 +107,13 @@ def test_forced_layer_modes_select_without_probing(result):
 def test_forced_layer_modes_build_the_engine_they_name(mode, fixed, apply, every):
     s = ms.build_setup(ms.make_config("tiny", mode, ms.SUITE[:2], batch_cuts=2), 1.0, "cpu", mode)
     if fixed is None:   # linear, one encoder call per stream
-        assert s.engine.mode == "linear" and not s.cfg.joint_encoder_forward()
-        assert ms.train_step(s, 0)["weights"].shape == (2,)
+        assert s.moo.engine.mode == "linear" and not s.cfg.joint_encoder_forward()
+        assert ms.train_step(s, 0).weights.shape == (2,)
         return
-    assert s.engine.mode == "layers" and s.engine.layers_apply == apply and s.engine.update_every == every
-    assert s.engine.selector.fixed == set(fixed) and s.engine.selector.selected == set(fixed)
+    assert s.moo.engine.mode == "layers" and s.moo.engine.layers_apply == apply and s.moo.engine.update_every == every
+    assert s.moo.engine.selector.fixed == set(fixed) and s.moo.engine.selector.selected == set(fixed)
     info = ms.train_step(s, 0)
-    assert info["selected"] == fixed and "layer_scores" not in info
+    assert info.selected == fixed and info.layer_scores is None
     mid = ms.make_config("mid", "layers_last", ms.SUITE[:2])
     assert mid.moo.layers.fixed == ["block.5"]
 

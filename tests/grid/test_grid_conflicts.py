@@ -64,9 +64,8 @@ def test_measuring_does_not_update_the_model(tiny_exp, tmp_path):
 
     ctx = make_context(load_config(tiny_exp / "config.yaml"), tiny_exp)
     before = {k: v.clone() for k, v in ctx.model.state_dict().items()}
-    groups = ctx.model.layer_groups()
     stats = ConflictStats(ctx.model.names)
-    _measure_step(ctx, stats, groups, [p for ps in groups.values() for p in ps])
+    _measure_step(ctx, stats)
     after = ctx.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert all(p.grad is None for p in ctx.model.parameters())

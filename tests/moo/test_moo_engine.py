@@ -67,7 +67,7 @@ def test_faithful_equals_stacked_autograd_grad_and_heads_get_their_own_gradient(
     engine = GradientEngine("faithful", hierarchy, model.shared())
     zero(model)
     info = engine.backward(terms, epoch=0, step=0)
-    torch.testing.assert_close(info["weights"], oracle_w)
+    torch.testing.assert_close(info.weights, oracle_w)
     torch.testing.assert_close(shared_grad(model), oracle_w @ (sum(G) / len(G)))
     for head, g in zip(model.heads, head_oracle):
         torch.testing.assert_close(torch.cat([p.grad.reshape(-1) for p in head.parameters()]), g)
@@ -93,7 +93,7 @@ def test_fast_mode_direction_is_the_weighted_sum_of_exact_gradients():
     engine = GradientEngine("fast", Hierarchy({"formulation": "vs", "weighting": "modo"}, ["o0", "o1", "o2"]),
                             model.shared())
     zero(model)
-    w = engine.backward(terms, 0, 0)["weights"]
+    w = engine.backward(terms, 0, 0).weights
     torch.testing.assert_close(shared_grad(model), w @ G)
 
 
@@ -136,9 +136,9 @@ def test_update_every_reuses_the_last_weights():
     model, x = Toy(), torch.randn(8, 4)
     engine = GradientEngine("fast", Hierarchy({"formulation": "vs", "weighting": "modo"}, ["o0", "o1", "o2"]),
                             model.shared(), update_every=3)
-    w0 = engine.backward(model.terms(x), 0, step=0)["weights"].clone()
-    w1 = engine.backward(model.terms(torch.randn(8, 4)), 0, step=1)["weights"]
-    w3 = engine.backward(model.terms(torch.randn(8, 4)), 0, step=3)["weights"]
+    w0 = engine.backward(model.terms(x), 0, step=0).weights.clone()
+    w1 = engine.backward(model.terms(torch.randn(8, 4)), 0, step=1).weights
+    w3 = engine.backward(model.terms(torch.randn(8, 4)), 0, step=3).weights
     assert torch.equal(w0, w1) and not torch.equal(w0, w3)
 
 
@@ -182,7 +182,7 @@ def test_layer_selection_picks_the_conflicting_block_and_still_updates_the_other
     cos_b = torch.nn.functional.cosine_similarity(gb[0], gb[1], dim=0)
     assert cos_a < 0 < cos_b  # the construction really has one conflicting block
     info = engine.backward(t, 0, 0)
-    assert info["selected"] == ["a"]
+    assert info.selected == ["a"]
     static = engine.static.static_weights(0, 0).to(gb)
     torch.testing.assert_close(b.grad, static @ gb)               # non-conflicting: static weights
     dyn = Hierarchy({"formulation": "vs", "weighting": "mgda"}, ["o0", "o1"]).weights(GramInfo.from_jacobians(ga))
@@ -273,16 +273,16 @@ def test_layers_reading_b_weights_the_whole_model_by_the_selected_layers_gram(fi
     heads = [flat_grads(ls[0], list(model.heads[m].parameters())) for m, ls in enumerate(t.losses)]
     info = engine.backward(t, 0, 0)
     lam = _mgda_weights(G_sel)
-    torch.testing.assert_close(info["weights"].double(), lam, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(info.weights.double(), lam, atol=1e-6, rtol=1e-6)
     torch.testing.assert_close(shared_grad(model), (lam.float() @ G_all), atol=1e-5, rtol=1e-5)
     for m, head in enumerate(model.heads):
         torch.testing.assert_close(torch.cat([p.grad.reshape(-1) for p in head.parameters()]), heads[m])
-    assert info["selected"] == fixed and "layer_scores" not in info          # fixed: no probe
+    assert info.selected == fixed and info.layer_scores is None          # fixed: no probe
     calls = []
     engine._jacobians = lambda *a, **k: calls.append(1)                        # must not be needed now
     zero(model)
     info2 = engine.backward(model.terms(x, halves=False), 0, 1)
-    assert calls == [] and torch.equal(info2["weights"], info["weights"])
+    assert calls == [] and torch.equal(info2.weights, info.weights)
 
 
 def test_layers_fixed_selection_reading_a_matches_a_probed_one():
@@ -300,6 +300,6 @@ def test_layers_fixed_selection_reading_a_matches_a_probed_one():
             engine.selector.select = lambda grams, s=engine.selector: setattr(s, "selected", frozenset(["a"])) \
                 or s.scores.update({n: 0.0 for n in grams}) or s.selected
         info = engine.backward(model.terms(x, halves=False), 0, 0)
-        results.append((shared_grad(model), info["selected"]))
+        results.append((shared_grad(model), info.selected))
     torch.testing.assert_close(results[0][0], results[1][0])
     assert results[0][1] == results[1][1] == ["a"]

@@ -31,7 +31,7 @@ def test_direction_is_the_exact_weighted_sum_for_the_weights_it_returns():
     terms = model.terms(x)
     G = exact_jacobians(model, terms)
     zero(model)
-    w = sketched_engine(model, k=16).backward(terms, 0, 0)["weights"]
+    w = sketched_engine(model, k=16).backward(terms, 0, 0).weights
     torch.testing.assert_close(shared_grad(model), w @ (sum(G) / 2))
 
 
@@ -61,13 +61,13 @@ def test_the_gram_is_unbiased_and_its_error_shrinks_with_k(kind):
 def test_weights_approach_the_exact_faithful_weights_as_k_grows():
     model, x = Toy(), torch.randn(8, 4)
     exact = GradientEngine("faithful", Hierarchy({"formulation": "vs", "weighting": "modo"}, NAMES),
-                           model.shared()).backward(model.terms(x), 0, 0)["weights"]
+                           model.shared()).backward(model.terms(x), 0, 0).weights
 
     def error(k):
         errs = []
         for seed in range(5):
             zero(model)
-            w = sketched_engine(model, k, seed, "gaussian").backward(model.terms(x), 0, 0)["weights"]
+            w = sketched_engine(model, k, seed, "gaussian").backward(model.terms(x), 0, 0).weights
             errs.append(float((w - exact).abs().max()))
         return sum(errs) / len(errs)
 

@@ -29,9 +29,9 @@ def losses_and_jacobians(joint: bool):
         b.feats = b.feats.double()
     views = s.model.encode(s.batches, joint=joint)
     terms, _ = s.model.objective_terms(views, s.batches, halves=True)
-    tap_grads = s.engine._heads_backward(terms)
+    tap_grads = s.moo.engine._heads_backward(terms)
     heads = [p.grad.clone() for ps in terms.head_params for p in ps if p.grad is not None]
-    G = s.engine._jacobians(terms, tap_grads, s.engine.shared)
+    G = s.moo.engine._jacobians(terms, tap_grads, s.moo.engine.shared)
     return [float(l.detach()) for ls in terms.losses for l in ls], heads, G
 
 

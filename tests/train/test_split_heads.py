@@ -17,7 +17,7 @@ def gradients(mode: str, split: bool, halves: bool):
         b.feats = b.feats.double()
     views = s.model.encode(s.batches, joint=True)
     terms, _ = s.model.objective_terms(views, s.batches, halves=halves, split_heads=split)
-    s.engine.backward(terms, 0, 0)
+    s.moo.engine.backward(terms, 0, 0)
     return {n: p.grad.clone() for n, p in s.model.named_parameters() if p.grad is not None}, terms
 
 
@@ -37,14 +37,14 @@ def test_the_heads_backward_frees_the_heads_graph_only_when_split(split):
     s = ms.build_setup(small_config("joint", "fast"), seconds=1.0, device="cpu", mode="fast", seed=5)
     views = s.model.encode(s.batches, joint=True)
     terms, _ = s.model.objective_terms(views, s.batches, halves=True, split_heads=split)
-    s.engine._heads_backward(terms)
+    s.moo.engine._heads_backward(terms)
     loss, inputs = terms.losses[0][0], (terms.head_inputs or terms.taps)[0]
     if split:
         with pytest.raises(RuntimeError, match="backward through the graph a second time"):
             torch.autograd.grad(loss, inputs)
     else:
         assert torch.autograd.grad(loss, inputs)[0].abs().sum() > 0
-    s.engine._shared_backward(terms, [[torch.ones_like(t) for t in ts] for ts in terms.taps], torch.ones(4))
+    s.moo.engine._shared_backward(terms, [[torch.ones_like(t) for t in ts] for ts in terms.taps], torch.ones(4))
     assert all(p.grad is not None for p in s.model.encoder.parameters() if p.requires_grad)
 
 
@@ -57,7 +57,7 @@ def test_a_frozen_encoder_still_trains_the_heads_in_linear_mode():
     s.model.encoder.requires_grad_(False)
     views = s.model.encode(s.batches, joint=True)
     terms, _ = s.model.objective_terms(views, s.batches, halves=False)
-    s.engine.backward(terms, 0, 0)
+    s.moo.engine.backward(terms, 0, 0)
     grads = {n: p.grad for n, p in s.model.named_parameters() if p.grad is not None}
     heads = {n: g for n, g in reference.items() if n.startswith("objectives.")}
     assert heads and grads.keys() == heads.keys()          # no encoder gradient, every head's

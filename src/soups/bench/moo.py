@@ -89,7 +89,7 @@ def _layers_probe(s, spec: dict, base_rss: float, out: dict, train_step) -> None
     """modo_layers: one more probe of every layer (a step index multiple of refresh_every), timed."""
     k = s.cfg.moo.layers.refresh_every
     probe = _measure(s, spec, base_rss, k * 1000, 1, train_step)
-    out.update(selected_layers=list(out["info"].get("selected", [])), num_layers=len(s.engine.layer_groups),
+    out.update(selected_layers=list(out["info"].selected or []), num_layers=len(s.moo.engine.layer_groups),
                probe_step_s=probe["step_s"])
     for key in ("peak_rss_mb", "peak_mb"):
         if key in probe:

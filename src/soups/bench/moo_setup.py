@@ -23,6 +23,7 @@ import torch
 
 from soups.data.batch import Batch
 from soups.data.tokenizer import NUM_SPECIAL
+from soups.moo.record import StepRecord
 from soups.train import build
 from soups.train.config import ExperimentConfig, load_config
 
@@ -109,7 +110,7 @@ def synthetic_batch(stream: str, n: int, seconds: float, gen: torch.Generator) -
 class Setup:
     cfg: ExperimentConfig
     model: torch.nn.Module
-    engine: object
+    moo: object                     # soups.moo.MultiObjective (or TorchJDEngine)
     optimizer: torch.optim.Optimizer
     batches: dict[str, Batch]
     device: torch.device
@@ -122,9 +123,9 @@ def build_setup(cfg: ExperimentConfig, seconds: float, device: str, mode: str, s
     toks["st"] = FakeTokenizer(VOCAB)
     dev = torch.device(device)
     model = build.build_model(cfg, toks).to(dev)
-    engine = build.build_engine(cfg, model)
+    moo = build.build_moo(cfg, model)
     if mode == "torchjd":
-        engine = TorchJDEngine(engine)
+        moo = TorchJDEngine(moo)
     optimizer = build.build_optimizer(cfg, model)
     gen = torch.Generator().manual_seed(seed + 1)
     streams = list(dict.fromkeys(o.stream for o in cfg.objectives))
@@ -139,7 +140,7 @@ def build_setup(cfg: ExperimentConfig, seconds: float, device: str, mode: str, s
                                                                                     "frame_mask")})
     for b in batches.values():
         b.to(dev)
-    return Setup(cfg, model, engine, optimizer, batches, dev)
+    return Setup(cfg, model, moo, optimizer, batches, dev)
 
 
 def train_step(s: Setup, step: int) -> dict:
@@ -151,9 +152,9 @@ def train_step(s: Setup, step: int) -> dict:
     with autocast:
         views = model.encode(s.batches, joint=cfg.joint_encoder_forward())
         terms, _ = model.objective_terms(views, s.batches, halves=cfg.moo.double_sampling == "halves",
-                                         split_heads=not isinstance(s.engine, TorchJDEngine))
-    w_static = build.static_weights(cfg, s.engine, 0, step)
-    info = s.engine.backward(terms, 0, step, static_weights=w_static)
+                                         split_heads=not isinstance(s.moo, TorchJDEngine))
+    s.moo.set_position(step, 0)
+    info = s.moo.backward_terms(terms)
     params = [p for p in model.parameters() if p.grad is not None]
     torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip)
     s.optimizer.step()
@@ -165,20 +166,24 @@ class TorchJDEngine:
     """torchjd's ``mtl_backward`` in place of the engine: features = every objective's encoder-output tap,
     tasks = the objective heads; the shared Jacobian (M rows) is aggregated by UPGrad (``jac_to_grad``)."""
 
-    def __init__(self, engine, aggregator: str = "upgrad"):
+    def __init__(self, moo, aggregator: str = "upgrad"):
         from torchjd.aggregation import MGDA, UPGrad
 
-        self.hierarchy, self.shared = engine.hierarchy, engine.shared
+        self.moo, self.hierarchy, self.shared, self.step = moo, moo.hierarchy, moo.engine.shared, 0
         self.aggregator = {"upgrad": UPGrad, "mgda": MGDA}[aggregator]()
 
-    def backward(self, terms, epoch, step, static_weights=None) -> dict:
+    def set_position(self, step: int, epoch: float) -> None:
+        self.step = step
+
+    def backward_terms(self, terms) -> StepRecord:
+        """The same call as :meth:`soups.moo.MultiObjective.backward_terms`."""
         from torchjd.autojac import jac_to_grad, mtl_backward
 
         features = [t for ts in terms.taps for t in ts]
         mtl_backward(terms.mean_losses(), features=features, tasks_params=terms.head_params,
                      shared_params=self.shared)
         weights = jac_to_grad(self.shared, self.aggregator)
-        return {"weights": weights}
+        return StepRecord(self.moo.names, weights, self.step, 0, "torchjd", updated=True)
 
 
 # ---- measuring (used by soups.bench.moo's worker processes) ------------------------------------------

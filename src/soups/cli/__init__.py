@@ -30,7 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# what the speech toolkit needs beyond the core (torch, numpy, pyyaml): the `speech` extra of pyproject.toml
+SPEECH_MODULES = {"lhotse", "soundfile", "sentencepiece", "jiwer", "sacrebleu", "torchjd", "tensorboard",
+                  "matplotlib", "tqdm", "lilcom", "scipy", "urllib3"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in SPEECH_MODULES:
+            raise
+        print(f"soups: error: the speech toolkit needs the 'speech' extra (missing module {err.name!r}): "
+              "pip install 'soups[speech]' (or `make install`)", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # key=value overrides may come after options (argparse stops collecting positionals at an option)

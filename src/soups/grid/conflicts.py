@@ -63,7 +63,7 @@ def resolve_source(source: str | Path, out: Path, checkpoint: str | None, overri
     return cfg, out / "work", [("init", None)], None
 
 
-def _measure_step(ctx, stats: ConflictStats, groups: dict, shared: list) -> None:
+def _measure_step(ctx, stats: ConflictStats) -> None:
     from soups.train.step import next_batches
 
     model = ctx.model
@@ -71,14 +71,7 @@ def _measure_step(ctx, stats: ConflictStats, groups: dict, shared: list) -> None
     batches = next_batches(ctx)
     views = model.encode(batches, joint=ctx.cfg.train.encoder_forward == "joint")
     terms, _ = model.objective_terms(views, batches, halves=False)
-    tap_grads = ctx.engine._heads_backward(terms)
-    G = ctx.engine._jacobians(terms, tap_grads, shared)[0].detach()
-    blocks, i = {}, 0
-    for name, params in groups.items():
-        n = sum(p.numel() for p in params)
-        blocks[name] = G[:, i:i + n]
-        i += n
-    stats.update_gradients(blocks)
+    stats.update_gradients(ctx.moo.layer_jacobians_terms(terms))
     model.zero_grad(set_to_none=True)
 
 
@@ -96,12 +89,10 @@ def measure(cfg, work: Path, state_path: Path | None, steps: int) -> tuple[Confl
         except (RuntimeError, KeyError) as err:
             raise CheckpointError(f"{state_path} does not match the experiment's model: {err}") from None
         trained_step = state.get("step")
-    groups = ctx.model.layer_groups()
-    shared = [p for ps in groups.values() for p in ps]
     stats = ConflictStats(ctx.model.names)
     for i in range(steps):
         ctx.step = i  # per-step augmentation draws; nothing is updated
-        _measure_step(ctx, stats, groups, shared)
+        _measure_step(ctx, stats)
     return stats, trained_step
 
 

@@ -44,6 +44,7 @@ from torch import Tensor, nn
 from .base import GramInfo
 from .hierarchy import Hierarchy
 from .layers import LayerSelector
+from .record import StepRecord
 from .sketch import GramSketch
 
 MODES = ("linear", "faithful", "layers", "fast")
@@ -110,12 +111,15 @@ class GradientEngine:
     sketch: GramSketch | None = None                   # faithful mode: sketched Gram (moo.sketch.k > 0)
     linear_heads: str = "own"                          # linear mode: "own" gradient per head, or "weighted"
     layers_apply: str = "layers"                       # layers mode: reading (a) "layers" or (b) "encoder"
+    on_nonfinite: str = "raise"                        # "raise" (NonFiniteStep) or "drop" the objective (backward)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose from {MODES}")
         if self.layers_apply not in ("layers", "encoder"):
             raise ValueError(f"layers_apply must be 'layers' or 'encoder', got {self.layers_apply!r}")
+        if self.on_nonfinite not in ("raise", "drop"):
+            raise ValueError(f"on_nonfinite must be 'raise' or 'drop', got {self.on_nonfinite!r}")
         if self.linear_heads not in ("own", "weighted"):
             raise ValueError(f"linear_heads must be 'own' or 'weighted', got {self.linear_heads!r}")
         if self.sketch is not None and self.mode != "faithful":
@@ -126,40 +130,54 @@ class GradientEngine:
         self.shared = [p for ps in self.layer_groups.values() for p in ps]
 
     # ------------------------------------------------------------------------------------------------
-    def backward(self, terms: StepTerms, epoch: float, step: int, static_weights: Tensor | None = None) -> dict:
-        """Set ``.grad`` of shared and head parameters for this step; returns what to log. A non-finite loss,
-        tap gradient or Gram raises :class:`NonFiniteStep` before any weighting sees it (``.grad`` may then
-        hold partial values: drop the step). Linear mode runs no weighting and leaves non-finite values to the
-        caller's gradient-norm check (which every data-parallel rank takes alike, after the reduction)."""
-        if self.mode == "linear":
-            w = static_weights if static_weights is not None else self.static.static_weights(epoch, step)
-            self._linear_backward(terms, w)
-            return {"weights": w}
-        _check_finite(terms.mean_losses(), "loss")
-        tap_grads = self._heads_backward(terms)
-        _check_finite(tap_grads, "gradient")
-        update = step % self.update_every == 0 or self.last_weights is None
-        if self.mode == "fast":
-            if update:
-                self.last_weights = self.hierarchy.weights(self._finite(self._tap_grams(terms, tap_grads)), epoch, step)
-            self._shared_backward(terms, tap_grads, self.last_weights)
-            return {"weights": self.last_weights}
-        if self.mode == "faithful":
-            if not update:
-                self._shared_backward(terms, tap_grads, self.last_weights)
-                return {"weights": self.last_weights}
-            if self.sketch is not None:
-                grams = self._finite(self._sketched_grams(terms, tap_grads))
-                self.last_weights = self.hierarchy.weights(grams, epoch, step)
-                self._shared_backward(terms, tap_grads, self.last_weights)
-                return {"weights": self.last_weights, "gram": grams.K}
+    def backward(self, terms: StepTerms, epoch: float, step: int, static_weights: Tensor | None = None) -> StepRecord:
+        """Set ``.grad`` of shared and head parameters for this step; returns what it did (:class:`StepRecord`).
+
+        Non-finite values (``on_nonfinite``): ``"raise"`` — a non-finite loss, tap gradient or Gram raises
+        :class:`NonFiniteStep` before any weighting sees it (``.grad`` may then hold partial values: drop the
+        step); linear mode then runs no check and leaves non-finite values to the caller's gradient-norm check
+        (which every data-parallel rank takes alike, after the reduction). ``"drop"`` — an objective whose loss
+        or gradients are not finite sits the step out (weight 0, head not updated, named in ``dropped``) and
+        the others are combined with the last weights (static ones before the first update): λ stays as it
+        was; under ``reduce`` the ranks agree on what to drop."""
+        rec = StepRecord(list(self.hierarchy.objectives), None, step, epoch, self.mode,
+                         penalties=self.hierarchy.penalty_values(epoch, step),
+                         lambdas=[None] * len(self.hierarchy.levels))
+        static = static_weights if static_weights is not None else self.static.static_weights(epoch, step)
+        if self.mode == "linear" and self.linear_heads == "weighted":
+            sum(float(static[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None).backward()
+            rec.weights = static
+            return rec
+        check = self.mode != "linear" or self.on_nonfinite == "drop"
+        tap_grads, dropped = self._heads_and_drops(terms, check)
+        rec.dropped = {rec.names[m]: what for m, what in dropped.items()}
+        if self.mode == "linear" or dropped:
+            w = static if self.mode == "linear" or self.last_weights is None else self.last_weights
+            rec.weights = w.clone()
+            rec.weights[list(dropped)] = 0
+            self._shared_backward(terms, tap_grads, rec.weights)
+            return rec
+        rec.updated = step % self.update_every == 0 or self.last_weights is None
+        if self.mode == "layers":
+            self._layers_backward(terms, tap_grads, rec)
+        elif self.mode == "fast" and rec.updated:
+            self.last_weights = self.hierarchy.weights(self._finite(self._tap_grams(terms, tap_grads)), epoch, step)
+        elif self.mode == "faithful" and rec.updated and self.sketch is not None:
+            grams = self._finite(self._sketched_grams(terms, tap_grads))
+            self.last_weights, rec.gram = self.hierarchy.weights(grams, epoch, step), grams.K
+        elif self.mode == "faithful" and rec.updated:
             G = self._jacobians(terms, tap_grads, self.shared)
             _check_finite([g for g in G[0]], "gradient")
             grams = self._finite(self._gram(G))
-            self.last_weights = self.hierarchy.weights(grams, epoch, step)
+            self.last_weights, rec.gram = self.hierarchy.weights(grams, epoch, step), grams.K
             self._assign(self.shared, self._combine(G, self.last_weights, terms.local))
-            return {"weights": self.last_weights, "gram": grams.K}
-        return self._layers_backward(terms, tap_grads, epoch, step, update)
+            rec.weights = self.last_weights
+        if rec.weights is None:  # fast, sketched or reused weights: one backward with λ-weighted tap cotangents
+            rec.weights = self.last_weights
+            self._shared_backward(terms, tap_grads, self.last_weights)
+        if rec.updated and not (self.mode == "layers" and self.layers_apply == "layers"):
+            rec.lambdas = list(self.hierarchy.last_lambdas)
+        return rec
 
     @staticmethod
     def _finite(info: GramInfo) -> GramInfo:
@@ -171,48 +189,58 @@ class GradientEngine:
         return info
 
     # ------------------------------------------------------------------------------------------------
-    def _linear_backward(self, terms: StepTerms, w: Tensor) -> None:
-        """Shared parameters: the gradient of Σ_m w_m l_m. Heads: their own objective's gradient, unweighted
-        (as in every other mode; ``linear_heads="weighted"`` keeps the plain ``Σ w_m l_m`` backward, where
-        head m gets w_m times it, for ablations)."""
-        if self.linear_heads == "weighted":
-            total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None)
-            total.backward()
-            return
-        if terms.head_inputs is None:  # heads read the taps themselves: heads first, then the shared part
-            heads = [p for ps in terms.head_params for p in ps if p.requires_grad]
-            own = sum(l for l in terms.mean_losses() if l is not None)
-            for p, g in zip(heads, torch.autograd.grad(own, heads, retain_graph=True, allow_unused=True)):
-                if g is not None:
-                    p.grad = g if p.grad is None else p.grad + g
-            total = sum(float(w[m]) * l for m, l in enumerate(terms.mean_losses()) if l is not None)
-            shared = [p for p in self.shared if p.requires_grad]
-            if shared:
-                total.backward(inputs=shared)
-            return
-        if not any(x.requires_grad for xs in terms.head_inputs for x in xs):  # a frozen shared model
-            sum(l for l in terms.mean_losses() if l is not None).backward()
-            return
-        tap_grads = self._heads_backward(terms)  # heads: their own gradient; ∂l_m/∂tap for every tap
-        self._shared_backward(terms, tap_grads, w)
-
     def _heads_backward(self, terms: StepTerms) -> list[list[Tensor]]:
+        """:meth:`_heads_and_drops` with every check on: the taps' gradients."""
+        return self._heads_and_drops(terms, True)[0]
+
+    def _heads_and_drops(self, terms: StepTerms, check: bool) -> tuple[list[list[Tensor]], dict[int, str]]:
         """Backward through the heads only: each head gets its objective's (mean over samples) gradient;
-        returns ∂l_m/∂tap for every objective's taps. The shared graph is kept for the engine's shared
-        backward(s); the heads' own graph is freed here when they read detached leaves (``head_inputs``)."""
-        losses = [l for l in terms.mean_losses() if l is not None]
-        taps = [t for ts in (terms.head_inputs or terms.taps) for t in ts]
-        heads = [p for m, ps in enumerate(terms.head_params) if terms.local[m] for p in ps]
-        grads = torch.autograd.grad(sum(losses), taps + heads, retain_graph=terms.head_inputs is None,
-                                    allow_unused=True)
-        for p, g in zip(heads, grads[len(taps):]):
-            if g is not None:
-                p.grad = g if p.grad is None else p.grad + g
-        out, i = [], 0
-        for ts in terms.taps:
-            out.append([g if g is not None else torch.zeros_like(t) for t, g in zip(ts, grads[i:i + len(ts)])])
-            i += len(ts)
-        return out
+        returns ∂l_m/∂tap for every objective's taps, and the objectives dropped for non-finite values
+        (``check`` and ``on_nonfinite="drop"``; ``"raise"`` raises instead). The shared graph is kept for the
+        engine's shared backward(s); the heads' own graph is freed here when they read detached leaves
+        (``head_inputs``). Objectives that read the same tap tensor take one backward each (their
+        cotangents at it must stay apart); otherwise one backward serves all."""
+        losses, taps = terms.mean_losses(), terms.head_inputs or terms.taps
+        heads = [[p for p in ps if p.requires_grad] for ps in terms.head_params]
+        bad: dict[int, str] = {}
+        if check:
+            for m, l in enumerate(losses):
+                if l is not None and not bool(torch.isfinite(l).all()):
+                    bad[m] = self._nonfinite(m, "loss")
+        keep = [m for m, l in enumerate(losses) if l is not None and m not in bad]
+        tap_ids = [id(t) for m in keep for t in taps[m]]
+        calls = [[m] for m in keep] if len(set(tap_ids)) < len(tap_ids) else [keep]
+        tap_g: dict[int, list[Tensor | None]] = {}
+        head_g: dict[int, list[Tensor | None]] = {}
+        for ms in calls:
+            inputs = [t for m in ms for t in taps[m] if t.requires_grad] + [p for m in ms for p in heads[m]]
+            out = iter(torch.autograd.grad(sum(losses[m] for m in ms), inputs, retain_graph=terms.head_inputs is None,
+                                           allow_unused=True) if inputs else [])
+            tap_g.update({m: [next(out) if t.requires_grad else None for t in taps[m]] for m in ms})
+            head_g.update({m: [next(out) for _ in heads[m]] for m in ms})
+        if check:
+            for m in keep:
+                if any(g is not None and not bool(torch.isfinite(g).all()) for g in tap_g[m] + head_g[m]):
+                    bad[m] = self._nonfinite(m, "gradient")
+        if check and self.on_nonfinite == "drop" and self.reduce is not None:  # every rank drops the same ones
+            flags = torch.zeros(len(losses), dtype=torch.float64, device=self.shared[0].device)
+            flags[list(bad)] = 1.0
+            bad.update({m: "loss or gradient on another rank" for m in range(len(losses))
+                        if m not in bad and float(self.reduce(flags)[m]) > 0})
+        for m in keep:
+            if m not in bad:
+                for p, g in zip(heads[m], head_g[m]):
+                    if g is not None:
+                        p.grad = g if p.grad is None else p.grad + g
+        tap_grads = [[g if m not in bad and g is not None else torch.zeros_like(t)
+                      for t, g in zip(ts, tap_g.get(m, [None] * len(ts)))] for m, ts in enumerate(terms.taps)]
+        return tap_grads, bad
+
+    def _nonfinite(self, m: int, what: str) -> str:
+        """``what`` for the drop record, or :class:`NonFiniteStep` (``on_nonfinite="raise"``)."""
+        if self.on_nonfinite == "raise":
+            raise NonFiniteStep(m, what)
+        return what
 
     def _sample_cotangents(self, terms: StepTerms, tap_grads, m: int) -> list[list[Tensor]]:
         """Per sample s: the cotangents of objective m's taps for the gradient of its loss on sample s.
@@ -294,10 +322,10 @@ class GradientEngine:
 
     def _shared_backward(self, terms: StepTerms, tap_grads, w: Tensor) -> None:
         """ONE backward through the shared model with cotangents Σ_m w_m ∂l_m/∂tap."""
-        taps = [t for ts in terms.taps for t in ts]
-        cots = [float(w[m]) * g for m, gs in enumerate(tap_grads) for g in gs]
-        if taps:
-            torch.autograd.backward(taps, cots)
+        pairs = [(t, float(w[m]) * g) for m, (ts, gs) in enumerate(zip(terms.taps, tap_grads))
+                 for t, g in zip(ts, gs) if t.requires_grad]
+        if pairs:
+            torch.autograd.backward([t for t, _ in pairs], [c for _, c in pairs])
 
     def _tap_grams(self, terms: StepTerms, tap_grads) -> GramInfo:
         """Gram of tap gradients summed over all but the last dim (the Gram of a virtual shared bias)."""
@@ -336,55 +364,40 @@ class GradientEngine:
         """Length of one objective's pooled tap vector (the same for every objective)."""
         return next(sum(t.shape[-1] for t in ts) for ts in terms.taps if ts)
 
-    def _layers_backward(self, terms, tap_grads, epoch, step, update) -> dict:
-        """Layer-wise conflict selection (see the module docstring)."""
-        log, blocks = {}, None
+    def _layers_backward(self, terms, tap_grads, rec: StepRecord) -> None:
+        """Layer-wise conflict selection (see the module docstring); fills ``rec``."""
+        blocks, epoch, step = None, rec.epoch, rec.step
         probe = self.selector.fixed is None and (step % self.refresh_every == 0 or not self.selector.scores)
         if probe:  # every layer's per-objective gradients
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, self.shared), self.layer_groups)
-            for bs in blocks.values():  # checked before the selector's running sums take them in
-                self._finite(self._gram(bs))
+            grams = [self._finite(self._gram(bs)) for bs in blocks.values()]  # checked before the running sums
             self.selector.select_from_blocks({name: sum(bs) / len(bs) for name, bs in blocks.items()})
-            log["layer_scores"] = dict(self.selector.scores)
-        selected = [n for n in self.layer_groups if n in self.selector.selected]
-        if self.layers_apply == "encoder":
-            return self._layers_encoder_backward(terms, tap_grads, epoch, step, update, selected, blocks, log)
-        if selected and blocks is None:  # exact per-objective gradients of the selected layers only
-            groups = {n: self.layer_groups[n] for n in selected}
+            rec.layer_scores, rec.gram = dict(self.selector.scores), sum(grams[1:], grams[0]).K
+        rec.selected = selected = [n for n in self.layer_groups if n in self.selector.selected]
+        if selected and blocks is None and (self.layers_apply == "layers" or rec.updated):
+            groups = {n: self.layer_groups[n] for n in selected}  # exact per-objective gradients of these only
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, [p for ps in groups.values() for p in ps]),
                                         groups)
-        static_w = self.static.static_weights(epoch, step)
+        grams = {name: self._finite(self._gram(blocks[name])) for name in selected} if blocks else {}
+        if self.layers_apply == "encoder":  # reading (b): λ from the selected layers' Gram, on the whole encoder
+            if rec.updated:
+                self.last_weights = (self.hierarchy.weights(sum(list(grams.values())[1:], grams[selected[0]]), epoch,
+                                                            step) if selected else self.static.static_weights(epoch, step))
+            rec.weights = self.last_weights
+            self._shared_backward(terms, tap_grads, self.last_weights)
+            return
+        rec.weights = static_w = self.static.static_weights(epoch, step)
         # what earlier micro-batches accumulated in the selected layers (train.accumulate), kept through the
         # static backward, whose contribution to these layers is replaced by the dynamic one below
         before = {id(p): None if p.grad is None else p.grad.clone() for n in selected for p in self.layer_groups[n]}
-        grams = {name: self._finite(self._gram(blocks[name])) for name in selected}  # all checked before any λ moves
         self._shared_backward(terms, tap_grads, static_w)  # every layer gets the static update …
         for name in selected:                               # … replaced by the dynamic one where conflicting
-            if update or name not in self.last_layer_weights:
+            if rec.updated or name not in self.last_layer_weights:
                 self.last_layer_weights[name] = self.selector.weights_for(name, grams[name], epoch, step)
             for p in self.layer_groups[name]:
                 p.grad = before[id(p)]
             self._assign(self.layer_groups[name],
                          self._combine(blocks[name], self.last_layer_weights[name], terms.local))
-        log.update(weights=static_w, selected=selected)
-        return log
-
-    def _layers_encoder_backward(self, terms, tap_grads, epoch, step, update, selected, blocks, log) -> dict:
-        """Reading (b): λ from the selected layers' Gram (static weights when none is selected), applied to
-        the whole shared model through one backward; per-objective gradients only on weight-update steps."""
-        if update or self.last_weights is None:
-            if selected:
-                if blocks is None:
-                    groups = {n: self.layer_groups[n] for n in selected}
-                    params = [p for ps in groups.values() for p in ps]
-                    blocks = self._split_blocks(self._jacobians(terms, tap_grads, params), groups)
-                grams = [self._finite(self._gram(blocks[n])) for n in selected]
-                self.last_weights = self.hierarchy.weights(sum(grams[1:], grams[0]), epoch, step)
-            else:
-                self.last_weights = self.static.static_weights(epoch, step)
-        self._shared_backward(terms, tap_grads, self.last_weights)
-        log.update(weights=self.last_weights, selected=selected)
-        return log
 
     @staticmethod
     def _split_blocks(G: list[Tensor], groups: dict[str, list[nn.Parameter]]) -> dict[str, list[Tensor]]:

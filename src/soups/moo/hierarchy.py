@@ -37,7 +37,7 @@ class HierarchyConfig:
     formulation: str = "vs"
     levels: list[list[str]] | str | None = None
     penalties: list[PenaltySchedule] | None = None
-    weighting: str = "modo"
+    weighting: Any = "modo"           # a name of WEIGHTINGS, or a torchjd Gramian weighting (soups.moo.torchjd)
     weighting_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -46,9 +46,10 @@ class HierarchyConfig:
         for name in config:
             if name not in _KEYS and name not in WEIGHTINGS and name not in ignore:
                 raise ConfigError(f"{key}.{name}", "unknown key", choices=list(_KEYS))
-        weighting = str(config.get("weighting", "modo")).lower()
+        weighting = config.get("weighting", "modo")  # a name, or a torchjd Gramian weighting object
+        weighting = str(weighting).lower() if isinstance(weighting, str) else weighting
         options: dict[str, Any] = {}
-        for name in ("weighting_options", weighting):
+        for name in ("weighting_options",) + ((weighting,) if isinstance(weighting, str) else ()):
             value = config.get(name) or {}
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{key}.{name}", f"must be a mapping of options, got {value!r}")
@@ -230,7 +231,7 @@ class Hierarchy:
     def describe(self, epoch: float = 0, step: int = 0) -> dict[str, Any]:
         """A JSON-able summary (levels, penalties now, weighting) for logs."""
         return {"formulation": self.config.formulation, "levels": self.levels,
-                "weighting": "linear" if self.is_static else self.config.weighting,
+                "weighting": "linear" if self.is_static else str(self.config.weighting),
                 "penalties": [s.to_dict() for s in self.schedules], "eta": self.penalty_values(epoch, step)}
 
     def state_dict(self) -> dict[str, Any]:

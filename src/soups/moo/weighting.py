@@ -159,8 +159,9 @@ WEIGHTINGS: dict[str, type[Weighting]] = {
 }
 
 
-def build_weighting(name: str, num_objectives: int, key: str = "moo", **options: Any) -> Weighting:
-    """A weighting by name (``linear``, ``mgda``, ``modo``, ``pcgrad``, ``cagrad``, ``upgrad``).
+def build_weighting(name: Any, num_objectives: int, key: str = "moo", **options: Any) -> Weighting:
+    """A weighting by name (``linear``, ``mgda``, ``modo``, ``pcgrad``, ``cagrad``, ``upgrad``), or a torchjd
+    Gramian weighting object (a copy of it: :class:`soups.moo.torchjd.TorchJDLevel`).
 
     ``options`` are the constructor's keyword arguments; unknown names or options → ConfigError at
     ``{key}.weighting`` / ``{key}.{name}.{option}``.
@@ -168,6 +169,16 @@ def build_weighting(name: str, num_objectives: int, key: str = "moo", **options:
     >>> build_weighting("modo", 3, gamma=0.05).gamma
     0.05
     """
+    if not isinstance(name, str):
+        from .torchjd import TorchJDLevel, is_torchjd_weighting  # noqa: PLC0415 — imports torchjd when used
+
+        if not is_torchjd_weighting(name) or options:
+            raise ConfigError(f"{key}.weighting", f"{name!r} is not a weighting name or a torchjd weighting "
+                                                  "(options go to its constructor)", choices=sorted(WEIGHTINGS))
+        try:
+            return TorchJDLevel(num_objectives, name)
+        except TypeError as err:
+            raise ConfigError(f"{key}.weighting", str(err)) from None
     cls = WEIGHTINGS.get(str(name).lower())
     if cls is None:
         raise ConfigError(f"{key}.weighting", f"unknown weighting {name!r}", choices=sorted(WEIGHTINGS))

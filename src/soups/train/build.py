@@ -22,10 +22,7 @@ from soups.data.text import normalize_asr
 from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
 from soups.errors import ConfigError, DataError
 from soups.model import ConformerEncoder, EncoderConfig, get_preset
-from soups.moo.engine import GradientEngine
-from soups.moo.hierarchy import Hierarchy, HierarchyConfig
-from soups.moo.layers import LayerSelector
-from soups.moo.sketch import GramSketch
+from soups.moo.api import MultiObjective
 from soups.multitask import MultiTaskModel
 from soups.objectives import build_objective
 from soups.train.config import ExperimentConfig
@@ -225,36 +222,17 @@ def lr_factor(cfg: ExperimentConfig, step: int) -> float:
     return t.min_lr_ratio + (1 - t.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def build_engine(cfg: ExperimentConfig, model: MultiTaskModel) -> GradientEngine:
-    names = model.names
-    ssl = [o.name for o in cfg.objectives if o.task == "ssl"]
-    tags = {o.name: {"task": o.task, "lang": o.lang or ""} for o in cfg.objectives}
-    hcfg = HierarchyConfig.from_dict(cfg.moo.hierarchy, key="moo.hierarchy")
-    hierarchy = Hierarchy(hcfg, names, ssl=ssl, tags=tags, key="moo.hierarchy")
-    selector = None
-    if cfg.moo.mode == "layers":
-        lc = cfg.moo.layers
-        selector = LayerSelector(hierarchy, lc.rule, lc.threshold, key="moo.layers", statistic=lc.statistic)
-    groups = {name: [p for p in ps if p.requires_grad] for name, ps in model.layer_groups().items()}
-    groups = {name: ps for name, ps in groups.items() if ps}  # frozen layers take no part
-    if selector is not None and cfg.moo.layers.fixed is not None:
-        unknown = [n for n in cfg.moo.layers.fixed if n not in groups]
-        if unknown or not cfg.moo.layers.fixed:
-            raise ConfigError("moo.layers.fixed", f"unknown or no layer group(s) {unknown}; the model's "
-                              f"(trainable) groups: {list(groups)}")
-        selector.fix(cfg.moo.layers.fixed)
-    sk = cfg.moo.sketch
-    sketch = GramSketch(len(names), sk.k, seed=cfg.train.seed, kind=sk.kind, key="moo.sketch") if sk.k else None
-    return GradientEngine(cfg.moo.mode, hierarchy, groups, selector, cfg.moo.layers.refresh_every,
-                          cfg.moo.update_every, sketch=sketch, linear_heads=cfg.moo.linear_heads,
-                          layers_apply=cfg.moo.layers.apply)
-
-
-def static_weights(cfg: ExperimentConfig, engine: GradientEngine, epoch: int, step: int) -> torch.Tensor:
-    """Linear mode: each objective's configured weight times its level's penalty scale (plain sum in a level)."""
-    scales = engine.hierarchy.level_scales(epoch, step)
-    w = torch.zeros(len(cfg.objectives), dtype=torch.float64)
-    for p, idx in enumerate(engine.hierarchy.index):
-        for m in idx:
-            w[m] = scales[p] * cfg.objectives[m].weight
-    return w
+def build_moo(cfg: ExperimentConfig, model: MultiTaskModel, reduce=None) -> MultiObjective:
+    """The multi-objective backward of ``cfg.moo`` over the model's encoder (its layer groups), the objectives'
+    static weights and hierarchy; ``reduce``: the distributed mean/sum of Gram rows (under torchrun). Non-finite
+    values raise (the trainer drops the whole step and counts it)."""
+    m, lc = cfg.moo, cfg.moo.layers
+    layers = {"rule": lc.rule, "threshold": lc.threshold, "statistic": lc.statistic, "fixed": lc.fixed,
+              "refresh_every": lc.refresh_every, "apply": lc.apply}
+    return MultiObjective(
+        model.names, model.encoder, m.hierarchy, m.mode, ssl=[o.name for o in cfg.objectives if o.task == "ssl"],
+        tags={o.name: {"task": o.task, "lang": o.lang or ""} for o in cfg.objectives},
+        weights={o.name: o.weight for o in cfg.objectives}, layer_groups=model.layer_groups(),
+        update_every=m.update_every, layers=layers if m.mode == "layers" else None, sketch=m.sketch.k,
+        sketch_kind=m.sketch.kind, seed=cfg.train.seed, linear_heads=m.linear_heads, reduce=reduce,
+        on_nonfinite="raise", key="moo.hierarchy")

@@ -97,9 +97,8 @@ def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size
     for obj in model.objectives.values():
         if obj.task == "ssl":
             obj.generator = gen_ssl
-    engine = build.build_engine(cfg, model)
-    engine.reduce = comm.reduce_rows if comm is not None else None
-    return TrainContext(cfg, exp_dir, device, model, streams, engine, optimizer, scheduler,
+    moo = build.build_moo(cfg, model, reduce=comm.reduce_rows if comm is not None else None)
+    return TrainContext(cfg, exp_dir, device, model, streams, moo, optimizer, scheduler,
                         build.steps_per_epoch(cfg, streams), skips, specaug, gen_ssl,
                         tokenizers=tokenizers, cmvn=cmvn, comm=comm)
 
@@ -126,7 +125,7 @@ def stream_states(ctx: TrainContext) -> dict:
 
 def checkpoint_state(ctx: TrainContext, streams: dict) -> dict:
     return {"step": ctx.step, "model": ctx.model.state_dict(), "optimizer": ctx.optimizer.state_dict(),
-            "scheduler": ctx.scheduler.state_dict(), "engine": ctx.engine.state_dict(),
+            "scheduler": ctx.scheduler.state_dict(), "engine": ctx.moo.engine.state_dict(),
             "streams": streams, "rng": rng_state(),
             "gen_ssl": ctx.gen_ssl.get_state(),
             "skipped_steps": ctx.skipped_steps, "skipped_items": dict(ctx.skipped_items),
@@ -156,7 +155,7 @@ def restore(ctx: TrainContext, state: dict | Path) -> None:
     ctx.model.load_state_dict(state["model"])
     ctx.optimizer.load_state_dict(state["optimizer"])
     ctx.scheduler.load_state_dict(state["scheduler"])
-    ctx.engine.load_state_dict(state["engine"])
+    ctx.moo.engine.load_state_dict(state["engine"])
     for name, s in ctx.streams.items():
         s.load_state_dict(state["streams"][name])
     restore_rng_state(state["rng"])

@@ -4,7 +4,7 @@
 2. SpecAugment on supervised batches, BEST-RQ masking (or CPC's pass-through) on the SSL batch;
 3. ONE encoder forward over all streams;
 4. every objective's loss — on two batch halves when MoDo's double sampling is on;
-5. the gradient engine sets the gradients (heads: their own objective; encoder: Σ w_m g_m);
+5. ``soups.moo.MultiObjective`` sets the gradients (heads: their own objective; encoder: Σ w_m g_m);
 6. clip, AdamW step (skipped, and counted, if the gradients are not finite), LR schedule.
 """
 
@@ -22,9 +22,10 @@ import torch
 from soups.data.skips import SkipLog
 from soups.data.specaugment import SpecAugment
 from soups.errors import SoupsError
-from soups.moo.engine import GradientEngine, NonFiniteStep
+from soups.moo.api import MultiObjective
+from soups.moo.engine import NonFiniteStep
+from soups.moo.record import StepRecord
 from soups.multitask import MultiTaskModel
-from soups.train.build import static_weights
 from soups.train.config import ExperimentConfig
 
 
@@ -35,7 +36,7 @@ class TrainContext:
     device: torch.device
     model: MultiTaskModel
     streams: dict
-    engine: GradientEngine
+    moo: MultiObjective               # the multi-objective backward (soups.moo's public API)
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     steps_per_epoch: int
@@ -117,9 +118,9 @@ def prepare_ssl(head, batch, gens: list[torch.Generator]):
     return SSLBatch(feats, cat([p.lengths for p in parts]), targets, mask)
 
 
-def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, dict]:
-    """Forward and the engine's backward on one micro-batch: gradients add up in ``.grad``;
-    returns (per-objective outputs, engine info)."""
+def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, StepRecord]:
+    """Forward and the multi-objective backward on one micro-batch: gradients add up in ``.grad``;
+    returns (per-objective outputs, the backward's :class:`StepRecord`)."""
     cfg, model = ctx.cfg, ctx.model
     batches = next_batches(ctx, micro)
     with ctx.autocast():
@@ -128,8 +129,8 @@ def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, dict]:
                                                and cfg.moo.mode != "linear")
     if ctx.comm is not None:
         ctx.comm.normalize_losses(terms)  # data parallel: exact global means
-    w_static = static_weights(cfg, ctx.engine, ctx.epoch, ctx.step)
-    return outputs, ctx.engine.backward(terms, ctx.epoch, ctx.step, static_weights=w_static)
+    ctx.moo.set_position(ctx.step, ctx.epoch)
+    return outputs, ctx.moo.backward_terms(terms)
 
 
 def train_step(ctx: TrainContext) -> dict:
@@ -151,7 +152,9 @@ def train_step(ctx: TrainContext) -> dict:
         if ctx.comm is not None:  # the other ranks are inside a collective: stop cleanly instead of skipping alone
             raise TrainingDiverged(f"step {ctx.step}: {cause[1]} of {cause[0]} is not finite on rank "
                                    f"{ctx.comm.rank}; under torchrun such a step stops training") from None
-        outputs, info = {}, {"weights": static_weights(cfg, ctx.engine, ctx.epoch, ctx.step)}
+        penalties = ctx.moo.hierarchy.penalty_values(ctx.epoch, ctx.step)
+        outputs, info = {}, StepRecord(ctx.model.names, ctx.moo.static_weights(), ctx.step, ctx.epoch,
+                                       cfg.moo.mode, penalties=penalties)
         grad_norm = float("nan")
     if cause is None:
         if ctx.comm is not None:
@@ -208,7 +211,7 @@ def gathered_losses(ctx: TrainContext, outputs: dict) -> dict[str, float]:
     return {name: float(vec[0, i] / vec[1, i]) for i, name in enumerate(names) if vec[1, i] > 0}
 
 
-def step_record(ctx: TrainContext, outputs: dict, info: dict, grad_norm: float) -> dict:
+def step_record(ctx: TrainContext, outputs: dict, info: StepRecord, grad_norm: float) -> dict:
     """Scalars of one step: per-objective losses and metrics, weights, penalties, LRs, skips."""
     rec = {"epoch": ctx.epoch, "grad_norm": grad_norm, "skipped_steps": ctx.skipped_steps}
     if ctx.consecutive_skips:
@@ -222,17 +225,9 @@ def step_record(ctx: TrainContext, outputs: dict, info: dict, grad_norm: float) 
         rec.update({f"{k}/{name}": v for k, v in out.metrics.items() if k != "loss"})
         rec[f"skipped_items/{name}"] = ctx.skipped_items[name]
     rec.update({f"loss/{name}": v for name, v in losses.items()})
-    for name, w in zip(ctx.model.names, info["weights"].tolist()):
-        rec[f"w/{name}"] = w
-    for i, eta in enumerate(ctx.engine.hierarchy.penalty_values(ctx.epoch, ctx.step)):
-        rec[f"eta/{i + 1}"] = eta
-    hierarchy = ctx.engine.hierarchy
-    for level, lam in zip(hierarchy.index, hierarchy.last_lambdas):  # MoDo/MGDA λ of each level, if updated
-        if lam is not None and ctx.cfg.moo.mode not in ("linear", "layers"):
-            rec.update({f"lambda/{ctx.model.names[m]}": float(v) for m, v in zip(level, lam.tolist())})
+    rec.update(info.scalars(levels=ctx.moo.hierarchy.index))  # w/, eta/, lambda/ (levels updated this step)
     for group in ctx.optimizer.param_groups:
         rec[f"lr/{group['name']}"] = group["lr"]
-    if "selected" in info:
-        selected = set(info["selected"])
-        rec.update({f"layer_selected/{n}": float(n in selected) for n in ctx.model.layer_groups()})
+    if info.selected is not None:
+        rec.update({f"layer_selected/{n}": float(n in info.selected) for n in ctx.model.layer_groups()})
     return rec
