@@ -157,7 +157,9 @@ class GradientEngine:
             rec.weights[list(dropped)] = 0
             self._shared_backward(terms, tap_grads, rec.weights)
             return rec
-        rec.updated = step % self.update_every == 0 or self.last_weights is None
+        per_layer = self.mode == "layers" and self.layers_apply == "layers"   # reading (a): λ per layer
+        rec.updated = step % self.update_every == 0 or not (self.last_layer_weights if per_layer
+                                                             else self.last_weights is not None)
         if self.mode == "layers":
             self._layers_backward(terms, tap_grads, rec)
         elif self.mode == "fast" and rec.updated:
@@ -175,7 +177,7 @@ class GradientEngine:
         if rec.weights is None:  # fast, sketched or reused weights: one backward with λ-weighted tap cotangents
             rec.weights = self.last_weights
             self._shared_backward(terms, tap_grads, self.last_weights)
-        if rec.updated and not (self.mode == "layers" and self.layers_apply == "layers"):
+        if rec.updated and not per_layer:
             rec.lambdas = list(self.hierarchy.last_lambdas)
         return rec
 
