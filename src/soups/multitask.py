@@ -1,10 +1,10 @@
 """The multi-task model: one shared Conformer encoder and one objective (with its head) per task.
 
 ``encode`` runs the encoder once over the batches of every stream (concatenated and padded, or per stream)
-and hands each stream its rows as an :class:`~soups.objectives.EncView`. ``objective_terms`` computes every
-objective's loss — on two batch halves when MoDo's double sampling is on — and returns the
-:class:`~soups.moo.engine.StepTerms` the gradient engine needs: each objective reads the encoder through its
-own slice of the output (a *tap*), so per-objective gradients can be taken at the taps. With ``split_heads``
+and hands each stream its rows as an :class:`~soups.objectives.EncView`. ``objective_losses`` computes every
+objective's loss — on two batch halves when MoDo's double sampling is on — with what the multi-objective
+backward needs (:class:`ObjectiveLosses`): each objective reads the encoder through its own slice of the
+output (a *tap*), so per-objective gradients can be taken at the taps. With ``split_heads``
 (the default) each head reads a detached copy of its tap (a leaf): the engine backpropagates the heads on their
 own and frees their graph before the shared backward (torchjd's ``mtl_backward`` needs ``split_heads=False``).
 
@@ -13,13 +13,29 @@ Shapes: stream batches ``feats (B_s, T_s, 80)``; the joint forward sees ``(Σ B_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from soups.data.batch import Batch
 from soups.model import ConformerEncoder
-from soups.moo.engine import StepTerms
 from soups.objectives import EncView, LossOutput, Objective
+
+
+@dataclass
+class ObjectiveLosses:
+    """One objective's part of a step: its loss on each sample (the two batch halves, or the whole batch), the
+    tensors where it meets the encoder (``taps``: its output slice and intermediate layers), what its head read
+    (detached copies of the taps with ``split_heads``, else the taps), each sample's rows of the taps, how many
+    items each loss averages, and its head parameters."""
+
+    losses: list[torch.Tensor]
+    taps: list[torch.Tensor]
+    head_inputs: list[torch.Tensor]
+    rows: list[torch.Tensor]
+    weights: list[float]
+    head_params: list[nn.Parameter]
 
 
 def _pad_cat(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -63,28 +79,27 @@ class MultiTaskModel(nn.Module):
     def _view(enc, rows: slice) -> "_StreamRows":
         return _StreamRows(enc, rows)
 
-    def objective_terms(self, views: dict, batches: dict[str, Batch], halves: bool, split_heads: bool = True
-                        ) -> tuple[StepTerms, dict[str, LossOutput]]:
-        """Every objective's loss(es), taps and head parameters; plus the full outputs for logging.
-        Objectives whose stream has no batch here (computed by another process) get no terms."""
-        losses, taps, inputs, rows, heads, weights, outputs = [], [], [], [], [], [], {}
+    def objective_losses(self, views: dict, batches: dict[str, Batch], halves: bool, split_heads: bool = True
+                         ) -> tuple[dict[str, ObjectiveLosses | None], dict[str, LossOutput]]:
+        """Every objective's loss(es), taps and head parameters (None: its stream has no batch here — computed by
+        another process); plus the full outputs for logging. The training step turns them into the engine's
+        :class:`~soups.moo.engine.StepTerms` (``soups.train.step.step_terms``)."""
+        parts: dict[str, ObjectiveLosses | None] = {}
+        outputs: dict[str, LossOutput] = {}
         for name, obj in self.objectives.items():
-            heads.append([p for p in obj.parameters() if p.requires_grad])
+            heads = [p for p in obj.parameters() if p.requires_grad]
             if obj.stream not in batches:
-                losses.append([]), taps.append([]), inputs.append([]), rows.append([]), weights.append([])
+                parts[name] = None
                 continue
             view, batch = views[obj.stream].tap(), batches[obj.stream]  # the objective's own output slice
-            taps.append([view.out, *view.intermediate.values()])
+            taps = [view.out, *view.intermediate.values()]
             if split_heads:
                 view = view.detached()
-            inputs.append([view.out, *view.intermediate.values()])
-            parts, outs = self._sample_losses(obj, view, batch, halves)
-            losses.append([o.loss for o in outs])
-            rows.append([p.to(view.out.device) for p in parts])
-            weights.append([o.weight for o in outs])
+            rows, outs = self._sample_losses(obj, view, batch, halves)
+            parts[name] = ObjectiveLosses([o.loss for o in outs], taps, [view.out, *view.intermediate.values()],
+                                          [r.to(view.out.device) for r in rows], [o.weight for o in outs], heads)
             outputs[name] = _merge(outs)
-        return StepTerms(losses, taps, rows if halves else None, heads, weights,
-                         inputs if split_heads else None), outputs
+        return parts, outputs
 
     @staticmethod
     def _sample_losses(obj, view, batch: Batch, halves: bool) -> tuple[list[torch.Tensor], list[LossOutput]]:

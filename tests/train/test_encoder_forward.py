@@ -7,6 +7,7 @@ import torch
 
 from soups.bench import moo_setup as ms
 from soups.train.config import load_config
+from soups.train.step import step_terms
 
 OBJECTIVES = [{"name": "asr_en", "task": "asr", "lang": "en"}, {"name": "asr_fr", "task": "asr", "lang": "fr"},
               {"name": "st_fr_en", "task": "st", "lang": "fr", "head": "decoder"},
@@ -28,7 +29,7 @@ def losses_and_jacobians(joint: bool):
     for b in s.batches.values():
         b.feats = b.feats.double()
     views = s.model.encode(s.batches, joint=joint)
-    terms, _ = s.model.objective_terms(views, s.batches, halves=True)
+    terms, _ = step_terms(s.model, views, s.batches, halves=True)
     tap_grads = s.moo.engine._heads_backward(terms)
     heads = [p.grad.clone() for ps in terms.head_params for p in ps if p.grad is not None]
     G = s.moo.engine._jacobians(terms, tap_grads, s.moo.engine.shared)

@@ -1,6 +1,6 @@
 """Separable objectives (CTC with intermediate CTC, attention decoder, gender): a batch half's loss taken from the
 per-utterance losses of one head pass (``LossOutput.rows``) equals the objective run on that half alone — loss,
-skipped, items and weight — including a CTC-infeasible and an unlabeled utterance; and ``objective_terms``
+skipped, items and weight — including a CTC-infeasible and an unlabeled utterance; and ``step_terms``
 with halves then gives the same per-objective gradients as running every head on each half (float64)."""
 
 import pytest
@@ -11,6 +11,7 @@ from soups.model import ClassificationHead
 from soups.objectives import GenderObjective
 from soups.objectives import ObjectiveConfig
 from soups.train.config import load_config
+from soups.train.step import step_terms
 from tests.train.test_encoder_forward import SMALL
 
 OBJECTIVES = [{"name": "asr_fr", "task": "asr", "lang": "fr", "inter_ctc_weight": 0.3},
@@ -52,7 +53,7 @@ def test_halves_from_rows_give_the_separate_passes_gradients(monkeypatch):
     def grads():
         s, batch = setup()
         views = s.model.encode({"fr": batch}, joint=True)
-        terms, _ = s.model.objective_terms(views, {"fr": batch}, halves=True)
+        terms, _ = step_terms(s.model, views, {"fr": batch}, halves=True)
         return [torch.autograd.grad(l, list(s.model.parameters()), retain_graph=True, allow_unused=True)
                 for ls in terms.losses for l in ls]
 

@@ -1,4 +1,4 @@
-"""Heads on detached leaves (``objective_terms(split_heads=True)``, the default): every parameter gets the same
+"""Heads on detached leaves (``step_terms(split_heads=True)``, the default): every parameter gets the same
 gradient as with the heads on the encoder's own graph (float64), and the heads' graph is freed by the heads'
 backward — what keeps fast mode's peak memory at linear's (the heads' saved tensors are not held through
 the shared backward; docs/performance.md)."""
@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from soups.bench import moo_setup as ms
+from soups.train.step import step_terms
 from tests.train.test_encoder_forward import small_config
 
 
@@ -16,7 +17,7 @@ def gradients(mode: str, split: bool, halves: bool):
     for b in s.batches.values():
         b.feats = b.feats.double()
     views = s.model.encode(s.batches, joint=True)
-    terms, _ = s.model.objective_terms(views, s.batches, halves=halves, split_heads=split)
+    terms, _ = step_terms(s.model, views, s.batches, halves=halves, split_heads=split)
     s.moo.engine.backward(terms, 0, 0)
     return {n: p.grad.clone() for n, p in s.model.named_parameters() if p.grad is not None}, terms
 
@@ -36,7 +37,7 @@ def test_split_heads_give_the_same_gradients(mode, halves):
 def test_the_heads_backward_frees_the_heads_graph_only_when_split(split):
     s = ms.build_setup(small_config("joint", "fast"), seconds=1.0, device="cpu", mode="fast", seed=5)
     views = s.model.encode(s.batches, joint=True)
-    terms, _ = s.model.objective_terms(views, s.batches, halves=True, split_heads=split)
+    terms, _ = step_terms(s.model, views, s.batches, halves=True, split_heads=split)
     s.moo.engine._heads_backward(terms)
     loss, inputs = terms.losses[0][0], (terms.head_inputs or terms.taps)[0]
     if split:
@@ -56,7 +57,7 @@ def test_a_frozen_encoder_still_trains_the_heads_in_linear_mode():
         b.feats = b.feats.double()
     s.model.encoder.requires_grad_(False)
     views = s.model.encode(s.batches, joint=True)
-    terms, _ = s.model.objective_terms(views, s.batches, halves=False)
+    terms, _ = step_terms(s.model, views, s.batches, halves=False)
     s.moo.engine.backward(terms, 0, 0)
     grads = {n: p.grad for n, p in s.model.named_parameters() if p.grad is not None}
     heads = {n: g for n, g in reference.items() if n.startswith("objectives.")}

@@ -64,13 +64,13 @@ def resolve_source(source: str | Path, out: Path, checkpoint: str | None, overri
 
 
 def _measure_step(ctx, stats: ConflictStats) -> None:
-    from soups.train.step import next_batches
+    from soups.train.step import next_batches, step_terms
 
     model = ctx.model
     model.train()
     batches = next_batches(ctx)
     views = model.encode(batches, joint=ctx.cfg.train.encoder_forward == "joint")
-    terms, _ = model.objective_terms(views, batches, halves=False)
+    terms, _ = step_terms(model, views, batches, halves=False)
     stats.update_gradients(ctx.moo.layer_jacobians_terms(terms))
     model.zero_grad(set_to_none=True)
 

@@ -23,7 +23,7 @@ from soups.data.skips import SkipLog
 from soups.data.specaugment import SpecAugment
 from soups.errors import SoupsError
 from soups.moo.api import MultiObjective
-from soups.moo.engine import NonFiniteStep
+from soups.moo.engine import NonFiniteStep, StepTerms
 from soups.moo.record import StepRecord
 from soups.multitask import MultiTaskModel
 from soups.train.config import ExperimentConfig
@@ -118,6 +118,25 @@ def prepare_ssl(head, batch, gens: list[torch.Generator]):
     return SSLBatch(feats, cat([p.lengths for p in parts]), targets, mask)
 
 
+def step_terms(model: MultiTaskModel, views: dict, batches: dict, halves: bool, split_heads: bool = True
+               ) -> tuple[StepTerms, dict]:
+    """The loss → gradient hand-off: every objective's losses, taps, sample rows and heads from the model,
+    assembled into the :class:`StepTerms` of :meth:`MultiObjective.backward_terms`; plus the outputs to log."""
+    parts, outputs = model.objective_losses(views, batches, halves, split_heads)
+    terms = StepTerms([], [], [] if halves else None, [], [], [] if split_heads else None)
+    for name, obj in model.objectives.items():
+        part = parts[name]
+        terms.losses.append(part.losses if part else [])
+        terms.taps.append(part.taps if part else [])
+        terms.head_params.append(part.head_params if part else [p for p in obj.parameters() if p.requires_grad])
+        terms.sample_weights.append(part.weights if part else [])
+        if halves:
+            terms.sample_rows.append(part.rows if part else [])
+        if split_heads:
+            terms.head_inputs.append(part.head_inputs if part else [])
+    return terms, outputs
+
+
 def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, StepRecord]:
     """Forward and the multi-objective backward on one micro-batch: gradients add up in ``.grad``;
     returns (per-objective outputs, the backward's :class:`StepRecord`)."""
@@ -125,8 +144,8 @@ def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, StepRecord]:
     batches = next_batches(ctx, micro)
     with ctx.autocast():
         views = model.encode(batches, joint=cfg.joint_encoder_forward())
-        terms, outputs = model.objective_terms(views, batches, halves=cfg.moo.double_sampling == "halves"
-                                               and cfg.moo.mode != "linear")
+        terms, outputs = step_terms(model, views, batches, halves=cfg.moo.double_sampling == "halves"
+                                    and cfg.moo.mode != "linear")
     if ctx.comm is not None:
         ctx.comm.normalize_losses(terms)  # data parallel: exact global means
     ctx.moo.set_position(ctx.step, ctx.epoch)

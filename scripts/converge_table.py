@@ -1,0 +1,80 @@
+"""The seed table of docs/results.md from a grid's run folder: per recipe and seed, steps trained (of the
+schedule), test WER/BLEU, the dev curve over the last third of training (start → end, and the largest move
+between any two of its points) and the median step time.
+
+    python scripts/converge_table.py runs/grid-converge --seed 0 > /tmp/table.md
+
+A multi-phase recipe (PT+FT) reports its last phase. Reads only what the grid wrote: ``cell.json``,
+``log.jsonl`` (the last phase's, under ``phases/`` when there are several) and ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+import yaml
+
+
+def last_phase(cell: Path) -> Path:
+    phases = sorted((cell / "phases").glob("*")) if (cell / "phases").is_dir() else []
+    return phases[-1] if phases else cell
+
+
+def dev_points(exp: Path) -> list[tuple[int, float, float]]:
+    rows = [json.loads(line) for line in (exp / "log.jsonl").read_text().splitlines() if '"dev/average_wer"' in line]
+    return [(int(r["step"]), r["dev/average_wer"], r["dev/average_bleu"]) for r in rows]
+
+
+def step_seconds(exp: Path) -> float | None:
+    log = exp / "train.log"
+    times = [float(line.rsplit("|", 1)[1].split()[0]) for line in log.read_text().splitlines()
+             if line.startswith("step ") and "s/step" in line] if log.is_file() else []
+    return statistics.median(times) if times else None
+
+
+def row(grid: Path, recipe_dir: Path, seed: int) -> str | None:
+    cell = recipe_dir / f"seed{seed}"
+    if not (cell / "cell.json").is_file():
+        return None
+    info = json.loads((cell / "cell.json").read_text())
+    if info.get("status") != "done":
+        return f"| {info['recipe']} | ({info.get('status')}) | | | | |"
+    exp = last_phase(cell)
+    max_steps = yaml.safe_load((exp / "config.yaml").read_text())["train"]["max_steps"]
+    points = dev_points(exp)
+    trained = points[-1][0] if points else 0
+    third = [p for p in points if p[0] >= trained - (max_steps // 3)]
+    test = info.get("test_average") or {}
+    if third:
+        moves = (max(p[1] for p in third) - min(p[1] for p in third), max(p[2] for p in third) - min(p[2] for p in third))
+        curve = (f"{third[0][1]:.1f}/{third[0][2]:.1f} → {third[-1][1]:.1f}/{third[-1][2]:.1f} "
+                 f"(steps {third[0][0]}–{third[-1][0]}; range {moves[0]:.1f}/{moves[1]:.1f})")
+    else:
+        curve = "—"
+    cut = "" if trained >= max_steps else " (**cut**)"
+    secs = step_seconds(exp)
+    return (f"| {info['recipe']} | {trained} of {max_steps}{cut} | {test.get('wer', float('nan')):.1f} | "
+            f"{test.get('bleu', float('nan')):.1f} | {curve} | {'—' if secs is None else f'{secs:.2f}'} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("grid", type=Path)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    order = [r["slug"] for r in json.loads((args.grid / "grid.json").read_text())["recipes"]]
+    dirs = [args.grid / s for s in order] + sorted(d for d in args.grid.iterdir() if d.is_dir() and d.name not in order)
+    print("| recipe | steps trained | test WER (%) | test BLEU | dev WER / BLEU, last third (start → end; range) "
+          "| step (s), median |")
+    print("|---|---:|---:|---:|---|---:|")
+    for d in dirs:
+        line = row(args.grid, d, args.seed)
+        if line:
+            print(line)
+
+
+if __name__ == "__main__":
+    main()
