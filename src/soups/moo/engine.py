@@ -225,7 +225,8 @@ class GradientEngine:
                 if any(g is not None and not bool(torch.isfinite(g).all()) for g in tap_g[m] + head_g[m]):
                     bad[m] = self._nonfinite(m, "gradient")
         if check and self.on_nonfinite == "drop" and self.reduce is not None:  # every rank drops the same ones
-            flags = torch.zeros(len(losses), dtype=torch.float64, device=self.shared[0].device)
+            device = next((l.device for l in losses if l is not None), torch.device("cpu"))
+            flags = torch.zeros(len(losses), dtype=torch.float64, device=device)
             flags[list(bad)] = 1.0
             bad.update({m: "loss or gradient on another rank" for m in range(len(losses))
                         if m not in bad and float(self.reduce(flags)[m]) > 0})
