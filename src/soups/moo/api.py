@@ -57,6 +57,8 @@ class MultiObjective:
     wrap the shared module in DDP, or call this inside ``ddp.no_sync()``). ``on_nonfinite``: ``"drop"`` an
     objective whose loss or gradient is not finite for the step (counted in ``dropped``, λ untouched), or
     ``"raise"`` :class:`soups.moo.engine.NonFiniteStep`; ``dropped`` counts them per objective over the run.
+    ``batched_vjp``: faithful/layers modes take the per-objective gradients in one backward vmapped over the
+    objectives (as torchjd does; faster where the shared model's operations batch, more memory).
     """
 
     def __init__(self, objectives: Sequence[str], shared: nn.Module | Sequence[nn.Parameter],
@@ -67,7 +69,7 @@ class MultiObjective:
                  double_sampling: bool | None = None, layers: Mapping[str, Any] | None = None, sketch: int = 0,
                  distributed: bool = False, on_nonfinite: str = "drop", seed: int = 0, sketch_kind: str = "countsketch",
                  linear_heads: str = "own", reduce: Callable[[Tensor], Tensor] | None = None,
-                 key: str = "hierarchy") -> None:
+                 batched_vjp: bool = False, key: str = "hierarchy") -> None:
         if mode not in MODES:
             raise MOOInputError(f"mode must be one of {MODES}, got {mode!r}")
         for name, value in (("steps_per_epoch", steps_per_epoch or 1), ("accumulate", accumulate),
@@ -104,7 +106,7 @@ class MultiObjective:
         self.engine = GradientEngine(
             mode, self.hierarchy, groups, selector, refresh, int(update_every),
             reduce=all_reduce_mean if distributed else reduce, layers_apply=apply, on_nonfinite=on_nonfinite,
-            linear_heads=linear_heads,
+            linear_heads=linear_heads, batched_vjp=batched_vjp,
             sketch=GramSketch(len(self.names), sketch, seed=seed, kind=sketch_kind, key=f"{prefix}sketch") if sketch
             else None)
         self.double_sampling = (mode != "linear" and self.hierarchy.needs_cross) if double_sampling is None \

@@ -49,6 +49,7 @@ class MooConfig:
     # or w_m times it ("weighted": one backward of Σ w_m l_m, for ablations)
     linear_heads: Literal["own", "weighted"] = "own"
     update_every: int = 1            # recompute the weights every N steps (reuse them in between)
+    batched_vjp: bool = False        # faithful/layers: per-objective gradients in one vmapped backward
     layers: LayerSelectionConfig = field(default_factory=LayerSelectionConfig)
     sketch: SketchConfig = field(default_factory=SketchConfig)
 

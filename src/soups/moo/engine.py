@@ -112,6 +112,7 @@ class GradientEngine:
     linear_heads: str = "own"                          # linear mode: "own" gradient per head, or "weighted"
     layers_apply: str = "layers"                       # layers mode: reading (a) "layers" or (b) "encoder"
     on_nonfinite: str = "raise"                        # "raise" (NonFiniteStep) or "drop" the objective (backward)
+    batched_vjp: bool = False                          # per-objective gradients in one vmapped backward (opt-in)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -267,6 +268,8 @@ class GradientEngine:
 
     def _jacobians(self, terms, tap_grads, params: list[nn.Parameter]) -> list[Tensor]:
         """G_s (M × P) for each sample s: rows = exact per-objective gradients of ``params``."""
+        if self.batched_vjp:
+            return self._batched_jacobians(terms, tap_grads, params)
         per_sample: list[list[Tensor]] = [[] for _ in range(max(1, terms.num_samples))]
         size = sum(p.numel() for p in params)
         for m in range(len(terms.taps)):
@@ -278,6 +281,28 @@ class GradientEngine:
                 per_sample[s].append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
                                                 for p, g in zip(params, grads)]))
         G = [torch.stack(rows) for rows in per_sample]
+        return [self.reduce(g) for g in G] if self.reduce is not None else G
+
+    def _batched_jacobians(self, terms, tap_grads, params: list[nn.Parameter]) -> list[Tensor]:
+        """:meth:`_jacobians` in ONE backward batched over the M·S cotangents (``is_grads_batched``: vmap over
+        the shared backward, as torchjd does): row (m, s) has objective m's cotangents at its own taps and
+        zeros elsewhere. Faster where the shared model's operations have batching rules; holds M·S copies of
+        the backward's intermediate gradients at once."""
+        S, M = max(1, terms.num_samples), len(terms.taps)
+        cots = [self._sample_cotangents(terms, tap_grads, m) for m in range(M)]
+        local = [m for m in range(M) if cots[m] and cots[m][0]]
+        size = sum(p.numel() for p in params)
+        flat = params[0].new_zeros(len(local) * S, size)
+        if local:
+            taps = [t for m in local for t in terms.taps[m]]
+            batched = [torch.stack([cots[k][s][j] if k == m else torch.zeros_like(tap) for k in local for s in range(S)])
+                       for m in local for j, tap in enumerate(terms.taps[m])]
+            grads = torch.autograd.grad(taps, params, batched, retain_graph=True, allow_unused=True,
+                                        is_grads_batched=True)
+            flat = torch.cat([(g if g is not None else flat.new_zeros(len(local) * S, p.numel())).reshape(len(local) * S, -1)
+                              for p, g in zip(params, grads)], 1)
+        zero = params[0].new_zeros(size)  # another process's objective: a zero row, filled in by ``reduce``
+        G = [torch.stack([flat[local.index(m) * S + s] if m in local else zero for m in range(M)]) for s in range(S)]
         return [self.reduce(g) for g in G] if self.reduce is not None else G
 
     def _sketched_grams(self, terms: StepTerms, tap_grads) -> GramInfo:

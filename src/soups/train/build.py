@@ -235,4 +235,4 @@ def build_moo(cfg: ExperimentConfig, model: MultiTaskModel, reduce=None) -> Mult
         weights={o.name: o.weight for o in cfg.objectives}, layer_groups=model.layer_groups(),
         update_every=m.update_every, layers=layers if m.mode == "layers" else None, sketch=m.sketch.k,
         sketch_kind=m.sketch.kind, seed=cfg.train.seed, linear_heads=m.linear_heads, reduce=reduce,
-        on_nonfinite="raise", key="moo.hierarchy")
+        batched_vjp=m.batched_vjp, on_nonfinite="raise", key="moo.hierarchy")
