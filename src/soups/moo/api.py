@@ -161,11 +161,7 @@ class MultiObjective:
         sample); the heads' ``.grad`` are set on the way, the shared ones untouched (``soups conflicts``)."""
         tap_grads = self.engine._heads_backward(terms)
         G = self.engine._jacobians(terms, tap_grads, self.engine.shared)[0].detach()
-        blocks, i = {}, 0
-        for name, params in self.engine.layer_groups.items():
-            n = sum(p.numel() for p in params)
-            blocks[name], i = G[:, i:i + n], i + n
-        return blocks
+        return {name: bs[0] for name, bs in self.engine._split_blocks([G], self.engine.layer_groups).items()}
 
     def new_epoch(self) -> None:
         """Advance the epoch counter (penalty schedules) when ``steps_per_epoch`` is None."""
