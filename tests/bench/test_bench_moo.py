@@ -138,3 +138,23 @@ def test_growth_m_must_be_positive_integers(bad, capsys):
     with pytest.raises(SystemExit) as err:
         main(["bench", "moo", "--growth-m", bad])
     assert err.value.code == 2 and "--growth-m: expected positive integers" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_transformers_backbone_is_benchmarked_with_the_same_json(tmp_path):
+    """``soups bench moo --model hf --hf-path DIR``: the nine supervised objectives (no SSL on a backbone), the
+    contract keys, the backbone's layers as groups."""
+    pytest.importorskip("transformers")
+    from tests.model.test_hf_encoder import save_tiny
+
+    path = save_tiny("wav2vec2", tmp_path / "w2v", feat_extract_norm="layer")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["bench", "moo", "--model", "hf", "--hf-path", path, "--modes", "fast", "--quick",
+                     "--json"]) == 0
+    result = json.loads(out.getvalue())
+    assert set(result["modes"]) == {"linear", "fast"} and result["objectives"] == 9
+    for r in result["modes"].values():
+        assert r["step_s"] > 0 and r["peak_mb"] > 0 and math.isfinite(r["ratio_time"])
+    m = result["model"]
+    assert m["encoder"] == "HFEncoder" and m["num_blocks"] == 2 and m["streams"] == 5 and m["hf_path"] == path

@@ -4,6 +4,8 @@ Command lines (numbers in docs/performance.md, "Multi-objective optimisation")::
 
     soups bench moo --json --growth                    # tiny + mid models, 10 objectives, growth M = 3..43
     soups bench moo --model mid --steps 5 --json       # one model, no growth curve
+    soups bench moo --model hf --modes fast,modo --json              # a random transformers Wav2Vec2 (mid size)
+    soups bench moo --model hf --hf-path models/xls-r-300m --json   # any supported backbone directory
     soups bench moo --quick --growth --json            # tiny, 2 steps, small batches, M = 3, 8 (the tests)
     soups bench moo --model tiny --growth-m 3,43 --json   # tiny only, growth at M = 3 and 43 only
     soups bench moo --device cuda --json --growth      # on a GPU (peak = torch.cuda.max_memory_allocated)
@@ -104,8 +106,8 @@ def worker(spec: dict) -> dict:
     peak) comes after the timed ones: the profiler's buffers would inflate the resident size."""
     base_rss = ms.mem_mb()["VmRSS"]
     torch.set_num_threads(spec["threads"])
-    objectives = ms.SUITE if spec["objectives"] == "suite" else ms.growth_objectives(spec["objectives"])
-    cfg = ms.make_config(spec["model"], spec["mode"], objectives, spec["batch_cuts"])
+    objectives = ms.suite(spec["model"]) if spec["objectives"] == "suite" else ms.growth_objectives(spec["objectives"])
+    cfg = ms.make_config(spec["model"], spec["mode"], objectives, spec["batch_cuts"], spec.get("hf_path"))
     s = ms.build_setup(cfg, spec["seconds"], spec["device"], spec["mode"])
     warm = [_timed(s, i, ms.train_step)[0] for i in range(spec["warmup"])]
     out = _measure(s, spec, base_rss, spec["warmup"], spec["steps"], ms.train_step)
@@ -123,7 +125,8 @@ def worker(spec: dict) -> dict:
     if spec["mode"] != "linear" and spec.get("pairs", 0) > 0:   # after every memory measurement
         out.update(_paired(s, spec, objectives, spec["warmup"] + spec["steps"] + 1))
     enc = s.model.encoder
-    out["model"] = {"d_model": enc.cfg.d_model, "num_blocks": enc.cfg.num_blocks,
+    out["model"] = {"d_model": enc.d_model, "num_blocks": len(enc.layer_groups()) - 1,
+                    "encoder": type(enc).__name__,
                     "encoder_params": sum(p.numel() for p in enc.parameters()),
                     "total_params": sum(p.numel() for p in s.model.parameters()),
                     "streams": len(s.batches), "objectives": len(cfg.objectives)}
@@ -134,7 +137,8 @@ def _paired(s, spec: dict, objectives: list, first: int) -> dict:
     """The mode's steps alternated with those of a linear reference built in this process on the same model
     initialisation and batches (order swapped every pair); the median per-pair time ratio cancels drifts
     of a shared machine's load, which separate processes measured minutes apart do not."""
-    ref = ms.build_setup(ms.make_config(spec["model"], "linear", objectives, spec["batch_cuts"]), spec["seconds"],
+    ref = ms.build_setup(ms.make_config(spec["model"], "linear", objectives, spec["batch_cuts"], spec.get("hf_path")),
+                         spec["seconds"],
                          spec["device"], "linear")
     for i in range(spec["warmup"]):
         _timed(ref, i, ms.train_step)
@@ -192,7 +196,7 @@ def bench_model(model: str, common: dict, log, mode_names=BENCH_MODES) -> dict:
         paired = f"  paired {r['ratio_time_paired']:.3f}x linear" if "ratio_time_paired" in r else ""
         log(f"{model:>5} {mode:<12} {r['step_s']:8.3f} s  {r['peak_mb']:8.1f} MB{paired}  load {' '.join(r['loadavg'])}")
     _ratios(modes)
-    return {"model": dict(info, name=model, preset="tiny", overrides=ms.MODELS[model],
+    return {"model": dict(info, name=model, preset="tiny", overrides=ms.MODELS[model], hf_path=common.get("hf_path"),
                           utterances_per_stream=common["batch_cuts"], seconds=common["seconds"]), "modes": modes}
 
 
@@ -222,17 +226,21 @@ def bench_growth(common: dict, ms_values, max_step_s: float, log) -> dict:
 
 def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growth: bool = False,
                   device: str = "cpu", quick: bool = False, threads: int = 1, max_step_s: float = 60.0,
-                  growth_m: tuple[int, ...] | None = None, log=lambda msg: None, modes=None) -> dict:
+                  growth_m: tuple[int, ...] | None = None, log=lambda msg: None, modes=None,
+                  hf_path: str | None = None) -> dict:
     """The whole benchmark; returns the JSON-able result (see the module docstring)."""
     if quick:
-        models, steps = ["tiny"], 2
+        models, steps = ["hf" if "hf" in models else "tiny"], 2
     cuts, seconds, growth_cuts = BATCHES["quick" if quick else "full"]
     common = {"steps": steps, "warmup": warmup, "device": device, "threads": threads, "batch_cuts": cuts,
               "seconds": seconds, "pairs": steps}
+    if "hf" in models:
+        common["hf_path"] = hf_path or ms.hf_backbone()
     load0 = open("/proc/loadavg").read().split()[:3]
     by_model = {m: bench_model(m, common, log, modes or BENCH_MODES) for m in models}
     first = by_model[models[0]]
-    result = {"modes": first["modes"], "model": first["model"], "objectives": len(ms.SUITE), "by_model": by_model,
+    result = {"modes": first["modes"], "model": first["model"], "objectives": len(ms.suite(models[0])),
+              "by_model": by_model,
               "device": _device_name(device), "threads": threads, "steps": steps, "warmup": warmup,
               "encoder_forward": {mode: "joint" if ms.make_config("tiny", mode, ms.SUITE).joint_encoder_forward()
                                   else "per_stream" for mode in first["modes"]}}

@@ -32,12 +32,37 @@ from soups.train.config import ExperimentConfig, load_config
 SUITE = ([{"name": f"asr_{lang}", "task": "asr", "lang": lang} for lang in ("en", "fr", "de", "es", "ca")]
          + [{"name": f"st_{lang}_en", "task": "st", "lang": lang, "head": "decoder"} for lang in ("fr", "de", "es", "ca")]
          + [{"name": "ssl", "task": "ssl", "head": "bestrq"}])
-# Model overrides on the `tiny` preset (d=144, 4 blocks, 1-layer decoders). "mid": d=256, 6 blocks.
+# Model overrides on the `tiny` preset (d=144, 4 blocks, 1-layer decoders). "mid": d=256, 6 blocks. "hf": a
+# transformers backbone (model.encoder.kind=hf; by default `hf_backbone`'s random Wav2Vec2 of mid's width/depth).
 MODELS = {
     "tiny": {},
     "mid": {"encoder": {"d_model": 256, "num_blocks": 6, "num_heads": 4, "subsampling_channels": 64},
             "decoder": {"ff_dim": 1024}},
+    "hf": {"decoder": {"ff_dim": 1024}},
 }
+HF_BACKBONE = "runs/bench-hf/wav2vec2-mid"
+
+
+def hf_backbone(path: str = HF_BACKBONE) -> str:
+    """A random Wav2Vec2 written with ``save_pretrained`` (once): 6 layers of width 256 like ``mid``, the
+    published models' convolutional frontend (7 layers, 320 samples per frame) at 128 channels, frozen as in
+    fine-tuning recipes. Timings need no trained weights."""
+    from pathlib import Path
+
+    if not (Path(path) / "config.json").is_file():
+        from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+        torch.manual_seed(0)
+        config = Wav2Vec2Config(hidden_size=256, num_hidden_layers=6, num_attention_heads=4, intermediate_size=1024,
+                                conv_dim=(128,) * 7, feat_extract_norm="layer", do_stable_layer_norm=True,
+                                mask_time_prob=0.0, layerdrop=0.0)
+        Wav2Vec2Model(config).save_pretrained(path)
+    return path
+
+
+def suite(model: str) -> list[dict]:
+    """The benchmark's objectives: :data:`SUITE`, without BEST-RQ on a transformers backbone (it refuses SSL)."""
+    return [o for o in SUITE if model != "hf" or o["task"] != "ssl"]
 VOCAB = 256          # ASR and translation vocabularies (the tiny preset's)
 SSL_CODES = 1024     # BEST-RQ codebook size (configs/demo.yaml)
 SKETCH_K = 64        # columns of the sketched Gram (mode modo_sketch)
@@ -73,12 +98,21 @@ def growth_objectives(m: int) -> list[dict]:
     return [{"name": f"ctc_{i:02d}", "task": "asr", "lang": "en"} for i in range(m)]
 
 
-def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int = 16) -> ExperimentConfig:
+def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int = 16,
+                hf_path: str | None = None) -> ExperimentConfig:
     """The experiment config of one bench run (VS hierarchy, MoDo weighting, the paper's defaults)."""
     engine_mode, sampling = MODES[mode]
-    blocks = MODELS[model].get("encoder", {}).get("num_blocks", 4)
+    overrides = dict(MODELS[model])
+    if model == "hf":
+        from soups.model.hf import load_hf_config
+
+        overrides["encoder"] = {"kind": "hf", "hf": {"path": hf_path or hf_backbone()}}
+        config = load_hf_config(overrides["encoder"]["hf"]["path"])
+        blocks = getattr(config, "num_hidden_layers", None) or config.encoder_layers
+    else:
+        blocks = overrides.get("encoder", {}).get("num_blocks", 4)
     data = {"data": {"batch_cuts": batch_cuts, "specaugment": {"enabled": False}},
-            "model": {"preset": "tiny", "ssl": {"num_codes": SSL_CODES}, **MODELS[model]},
+            "model": {"preset": "tiny", "ssl": {"num_codes": SSL_CODES}, **overrides},
             "objectives": objectives,
             "moo": {"mode": engine_mode, "double_sampling": sampling,
                     "hierarchy": {"formulation": "vs", "weighting": "modo"},
@@ -91,11 +125,13 @@ def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int =
     return load_config(None, [], data=data)
 
 
-def synthetic_batch(stream: str, n: int, seconds: float, gen: torch.Generator) -> Batch:
-    """``n`` utterances of about ``seconds`` s (100 frames/s) with CTC-feasible random targets."""
+def synthetic_batch(stream: str, n: int, seconds: float, gen: torch.Generator, waveform: bool = False) -> Batch:
+    """``n`` utterances of about ``seconds`` s (100 frames/s) with CTC-feasible random targets; ``waveform``: the
+    input of a transformers backbone, ``(n, S, 1)`` at 16 kHz, instead of fbank."""
     frames = (seconds * 100 * (0.85 + 0.3 * torch.rand(n, generator=gen))).long().clamp(min=40)
-    feats = torch.randn(n, int(frames.max()), 80, generator=gen)
-    feats *= (torch.arange(feats.shape[1])[None, :] < frames[:, None])[..., None]   # zero padding
+    feats = torch.randn(n, int(frames.max()) * (160 if waveform else 1), 1 if waveform else 80, generator=gen)
+    lengths = frames * 160 if waveform else frames
+    feats *= (torch.arange(feats.shape[1])[None, :] < lengths[:, None])[..., None]   # zero padding
 
     def tokens(frac: float) -> list[list[int]]:
         lens = (frames.float() / 4 * frac).long().clamp(min=1)   # ~ 1 token per 12 (ASR) / 15 (ST) frames
@@ -103,7 +139,7 @@ def synthetic_batch(stream: str, n: int, seconds: float, gen: torch.Generator) -
 
     ids = [f"{stream}-{i}" for i in range(n)]
     lang = "en" if stream == "ssl" else stream
-    return Batch(stream, feats, frames, ids, [lang] * n, [""] * n, [""] * n, tokens(1 / 3), tokens(4 / 15),
+    return Batch(stream, feats, lengths, ids, [lang] * n, [""] * n, [""] * n, tokens(1 / 3), tokens(4 / 15),
                  [None] * n)
 
 
@@ -130,7 +166,8 @@ def build_setup(cfg: ExperimentConfig, seconds: float, device: str, mode: str, s
     optimizer = build.build_optimizer(cfg, model)
     gen = torch.Generator().manual_seed(seed + 1)
     streams = list(dict.fromkeys(o.stream for o in cfg.objectives))
-    batches = {s: synthetic_batch(s, cfg.data.batch_cuts, seconds, gen) for s in streams}
+    waveform = build.is_hf(cfg)
+    batches = {s: synthetic_batch(s, cfg.data.batch_cuts, seconds, gen, waveform) for s in streams}
     ssl = next((o for o in model.objectives.values() if o.task == "ssl"), None)
     if ssl is not None:
         b = batches["ssl"]

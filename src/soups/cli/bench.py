@@ -58,8 +58,11 @@ def _positive_int(text: str) -> int:
 
 def _register_moo(bsub) -> None:
     p = bsub.add_parser("moo", help="gradient engine modes: step time and peak memory as ratios to linear")
-    p.add_argument("--model", choices=["tiny", "mid", "both"], default="both",
-                   help="tiny preset, mid (tiny with d_model 256, 6 blocks), or both (default)")
+    p.add_argument("--model", choices=["tiny", "mid", "both", "hf"], default="both",
+                   help="tiny preset, mid (tiny with d_model 256, 6 blocks), both (default), or hf: a transformers "
+                        "backbone (--hf-path; default a random Wav2Vec2 of mid's size)")
+    p.add_argument("--hf-path", default=None, metavar="DIR",
+                   help="with --model hf: a save_pretrained directory or cached hub id (no SSL objective)")
     p.add_argument("--steps", type=int, default=5, help="timed steps per mode; the median is reported (default: 5)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps before timing (default: 1, at least 1)")
     p.add_argument("--growth", action="store_true", help="also cost growth with M = 3..43 objectives")
@@ -70,7 +73,7 @@ def _register_moo(bsub) -> None:
     p.add_argument("--max-step-s", type=float, default=60.0,
                    help="growth: skip faithful MoDo once its predicted step time exceeds this (default: 60)")
     p.add_argument("--quick", action="store_true",
-                   help="tiny model, 2 timed steps, small batches, growth M = 3, 8 only (for tests)")
+                   help="tiny model (or --model hf), 2 timed steps, small batches, growth M = 3, 8 only (for tests)")
     p.add_argument("--modes", default=None, metavar="MODE,MODE,...",
                    help="a subset of the modes (linear, the ratios' base, is always run; default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -165,7 +168,8 @@ def run_moo(args) -> int:
             raise ConfigError("--modes", f"unknown mode(s) {unknown}", choices=BENCH_MODES)
     result = run_moo_bench(models, args.steps, max(1, args.warmup), args.growth or bool(args.growth_m), args.device,
                            args.quick, args.threads, args.max_step_s, growth_m=args.growth_m,
-                           log=lambda msg: print(msg, file=sys.stderr, flush=True), modes=modes)
+                           log=lambda msg: print(msg, file=sys.stderr, flush=True), modes=modes,
+                           hf_path=args.hf_path)
     print(json.dumps(result, ensure_ascii=False) if args.json else summary(result))
     return 0
 

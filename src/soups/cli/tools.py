@@ -1,10 +1,11 @@
-"""Smaller commands: ``soups average``, ``soups transcribe``, ``soups features``.
+"""Smaller commands: ``soups average``, ``soups transcribe``, ``soups export``, ``soups features``.
 
 Examples::
 
     soups average runs/demo --last 3            # -> runs/demo/checkpoints/averaged.pt
     soups eval runs/demo --checkpoint averaged
     soups transcribe runs/demo --lang fr --task st clip.wav
+    soups export runs/xlsr --out models/xlsr      # a transformers backbone + heads, reloadable by eval/transcribe
     soups features data/synthetic-small         # precompute fbank for every manifest
 """
 
@@ -26,6 +27,12 @@ def register(sub) -> None:
     p.add_argument("--beam", type=int, default=None)
     p.add_argument("files", nargs="+")
     p.set_defaults(func=run_transcribe)
+
+    p = sub.add_parser("export", help="write a transformers-backbone model (save_pretrained) with its heads")
+    p.add_argument("exp")
+    p.add_argument("--out", required=True, help="a new directory")
+    p.add_argument("--checkpoint", default="best", help="best | latest | averaged | a checkpoint path")
+    p.set_defaults(func=run_export)
 
     p = sub.add_parser("features", help="precompute 80-dim fbank features for a prepared data directory")
     p.add_argument("data_dir")
@@ -56,6 +63,13 @@ def run_transcribe(args) -> int:
 
     for f, text in zip(args.files, transcribe(args.exp, args.lang, args.task, args.files, args.beam)):
         print(f"{f}\t{text}")
+    return 0
+
+
+def run_export(args) -> int:
+    from soups.eval.export import export_experiment
+
+    print(json.dumps(export_experiment(args.exp, args.out, args.checkpoint)))
     return 0
 
 

@@ -1,7 +1,8 @@
 """Collating cuts into a batch for one stream: padded features, lengths and every target the stream's
 objectives may need (ASR tokens of normalised transcripts, translation tokens, speaker gender).
 
-Shapes: ``feats (B, T, 80)`` float32, CMVN-normalised, zero-padded; ``feat_lens (B,)`` int64.
+Shapes: ``feats (B, T, 80)`` float32, CMVN-normalised, zero-padded; ``feat_lens (B,)`` int64 — or, for a
+pretrained backbone (:class:`~soups.data.features.WaveformInput`), the waveform ``(B, S, 1)`` and samples.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from soups.data.features import NUM_MEL_BINS, GlobalCMVN, fbank_extractor
+from soups.data.features import NUM_MEL_BINS, GlobalCMVN, WaveformInput, fbank_extractor
 from soups.data.text import normalize_asr
 from soups.errors import DataError
 
@@ -84,13 +85,16 @@ def load_cut_features(cut, extractor=None):
     return torch.from_numpy(feats)
 
 
-def collate(stream: str, cuts, cmvn: GlobalCMVN | None, asr_tokenizers: dict | None = None,
+def collate(stream: str, cuts, cmvn: GlobalCMVN | WaveformInput | None, asr_tokenizers: dict | None = None,
             st_tokenizer=None) -> Batch:
-    """Cuts -> :class:`Batch` (features padded with zeros after normalisation)."""
+    """Cuts -> :class:`Batch` (features padded with zeros after normalisation; with :class:`WaveformInput` the
+    waveform ``(B, S, 1)``, lengths in samples)."""
     cuts = list(cuts)
+    waveform = isinstance(cmvn, WaveformInput)
     if not cuts:  # an empty shard (a global batch smaller than the number of ranks)
-        return Batch(stream, torch.zeros(0, 0, NUM_MEL_BINS), torch.zeros(0, dtype=torch.long), [], [], [], [])
-    mats = [load_cut_features(c) for c in cuts]
+        dim = 1 if waveform else NUM_MEL_BINS
+        return Batch(stream, torch.zeros(0, 0, dim), torch.zeros(0, dtype=torch.long), [], [], [], [])
+    mats = [cmvn.load(c) if waveform else load_cut_features(c) for c in cuts]
     lens = torch.tensor([m.shape[0] for m in mats], dtype=torch.long)
     feats = torch.zeros(len(mats), int(lens.max()), mats[0].shape[1])
     for i, m in enumerate(mats):

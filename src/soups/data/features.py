@@ -103,6 +103,45 @@ class GlobalCMVN:
         return cls(mean, std)
 
 
+@dataclass
+class WaveformInput:
+    """The raw waveform as the model input, ``(S, 1)`` per utterance at 16 kHz (resampled when the recording has
+    another rate), for a backbone that computes its own features (``soups.model.hf``); in the place of
+    :class:`GlobalCMVN` (``cmvn.json`` then says ``{"kind": "waveform"}``). Normalisation is the backbone's."""
+
+    dim: int = 1
+
+    def __call__(self, wave: torch.Tensor) -> torch.Tensor:
+        return wave
+
+    def load(self, cut) -> torch.Tensor:
+        """``(S, 1)`` float32 samples of ``cut``; a :class:`DataError` naming the file when they cannot be read
+        or are not finite."""
+        where = cut.recording.sources[0].source if cut.recording is not None else None
+        try:
+            if cut.sampling_rate != SAMPLE_RATE:
+                cut = cut.resample(SAMPLE_RATE)
+            audio = cut.load_audio()
+        except Exception as err:  # decoder errors belong to the file
+            raise DataError(f"cut {cut.id}: cannot read its audio ({type(err).__name__}: {err})", where) from None
+        if not np.isfinite(audio).all():
+            raise DataError(f"cut {cut.id}: non-finite audio samples (NaN or inf)", where)
+        return torch.from_numpy(np.ascontiguousarray(audio[0], dtype=np.float32))[:, None]
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_text(path, json.dumps({"kind": "waveform", "sample_rate": SAMPLE_RATE}))
+
+
+def load_input_transform(path: str | Path) -> GlobalCMVN | WaveformInput:
+    """What an experiment's ``cmvn.json`` describes: fbank CMVN statistics, or the raw-waveform input."""
+    try:
+        if json.loads(Path(path).read_text()).get("kind") == "waveform":
+            return WaveformInput()
+    except (OSError, ValueError, AttributeError):
+        pass  # GlobalCMVN.load names the damage
+    return GlobalCMVN.load(path)
+
+
 class CMVNAccumulator:
     """Streams feature matrices ``(T, F)`` into sums for :class:`GlobalCMVN` (float64, no storage)."""
 

@@ -42,6 +42,7 @@ REASONS = (
     "corrupt_archive",    # a .tar.gz that cannot be read to its end (nothing of it is extracted)
     "unsafe_member",      # an archive member that is not a regular file (link, device, fifo): not extracted
     "too_short",          # unlabeled audio too short to give one encoder frame after x4 subsampling
+    "too_long_for_backbone",  # longer than a pretrained backbone's fixed input window (Whisper: 30 s)
 )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from soups.atomic import atomic_write_text
-from soups.data.features import GlobalCMVN
+from soups.data.features import load_input_transform
 from soups.data.tokenizer import load_tokenizers
 from soups.errors import CheckpointError, ConfigError
 from soups.eval.evaluate import DecodeOptions, evaluate
@@ -54,15 +54,28 @@ def load_experiment(exp: str | Path, which: str = "best", device: str | torch.de
             raise ConfigError(item.split("=")[0], "only eval.* keys can be changed when decoding a trained "
                                                   "experiment")
     cfg = load_config(exp / "config.yaml", overrides)
+    exported = is_export(exp)
+    if exported:  # the backbone beside the config (soups export), wherever the directory now is
+        cfg.model.encoder["hf"]["path"] = str(exp / BACKBONE_DIR)
     tokenizers = load_tokenizers(exp / "tokenizers.json")
-    cmvn = GlobalCMVN.load(exp / "cmvn.json")
+    cmvn = load_input_transform(exp / "cmvn.json")
     model = build_model(cfg, tokenizers)
-    state = load_checkpoint(checkpoint_path(exp, which), map_location="cpu")
     try:
-        model.load_state_dict(state["model"])
+        if exported:
+            model.objectives.load_state_dict(load_checkpoint(exp / HEADS_FILE, map_location="cpu"))
+        else:
+            model.load_state_dict(load_checkpoint(checkpoint_path(exp, which), map_location="cpu")["model"])
     except (RuntimeError, KeyError) as err:
         raise CheckpointError(f"checkpoint does not match the experiment's model: {err}") from None
     return cfg, model.to(device).eval(), tokenizers, cmvn
+
+
+BACKBONE_DIR, HEADS_FILE = "backbone", "heads.pt"
+
+
+def is_export(exp: Path) -> bool:
+    """Whether ``exp`` is an exported model (``soups export``): backbone directory + heads, no checkpoints."""
+    return (exp / BACKBONE_DIR / "config.json").is_file() and (exp / HEADS_FILE).is_file()
 
 
 def decode_options(cfg, exp: Path, tokenizers: dict, ctc_beam: int | None = None,
@@ -84,7 +97,11 @@ def available_cores() -> int:
 def training_status(exp: str | Path, cfg) -> dict:
     """How far training went: ``steps`` (the latest checkpoint's), ``max_steps`` (the schedule's end) and
     ``cut`` — True when it stopped before the schedule ended (``train.max_minutes``, or an interrupted run):
-    such a model is not the one the config describes, and every table that shows it says so."""
+    such a model is not the one the config describes, and every table that shows it says so. An export
+    carries the status of the run it came from."""
+    if is_export(Path(exp)) and (Path(exp) / "training.json").is_file():
+        saved = json.loads((Path(exp) / "training.json").read_text())
+        return {k: saved[k] for k in ("steps", "max_steps", "cut")}
     steps = latest_step(Path(exp) / "checkpoints")
     return {"steps": steps, "max_steps": cfg.train.max_steps, "cut": steps < cfg.train.max_steps}
 

@@ -13,7 +13,7 @@ import torch
 from scipy.signal import resample_poly
 
 from soups.data.batch import Batch
-from soups.data.features import SAMPLE_RATE, fbank_extractor
+from soups.data.features import SAMPLE_RATE, WaveformInput, fbank_extractor
 from soups.errors import DataError, SoupsError
 from soups.eval.evaluate import decode_objective
 from soups.eval.experiment import decode_options, load_experiment
@@ -56,7 +56,11 @@ def transcribe(exp: str | Path, lang: str, task: str, files: list[str], beam: in
     opts = decode_options(cfg, Path(exp), tokenizers, beam, beam)
     extractor, out = fbank_extractor(), []
     for f in files:
-        feats = cmvn(torch.from_numpy(extractor.extract(load_audio_16k(f), SAMPLE_RATE)))
+        audio = load_audio_16k(f)
+        if isinstance(cmvn, WaveformInput):  # a transformers backbone reads the waveform (B, S, 1)
+            feats = torch.from_numpy(audio)[:, None]
+        else:
+            feats = cmvn(torch.from_numpy(extractor.extract(audio, SAMPLE_RATE)))
         feats = feats.to(next(model.parameters()).dtype)
         batch = Batch(obj.stream, feats[None], torch.tensor([feats.shape[0]]), [str(f)], [lang], [""], [""])
         view = model.encode({obj.stream: batch})[obj.stream].tap()

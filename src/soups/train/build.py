@@ -14,7 +14,9 @@ from pathlib import Path
 import torch
 
 from soups.data.batch import collate
-from soups.data.features import CMVNAccumulator, GlobalCMVN, ctc_frames_needed, frames_after_subsampling
+from soups.data.features import (
+    CMVNAccumulator, GlobalCMVN, WaveformInput, ctc_frames_needed, frames_after_subsampling, load_input_transform,
+)
 from soups.data.manifests import load_cuts
 from soups.data.skips import SkipLog
 from soups.data.streams import Stream, StreamConfig, synchronise
@@ -22,10 +24,11 @@ from soups.data.text import normalize_asr
 from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
 from soups.errors import ConfigError, DataError
 from soups.model import ConformerEncoder, EncoderConfig, get_preset
+from soups.model.hf import HFEncoder
 from soups.moo.api import MultiObjective
 from soups.multitask import MultiTaskModel
 from soups.objectives import build_objective
-from soups.train.config import ExperimentConfig
+from soups.train.config import ExperimentConfig, hf_encoder_config
 
 log = logging.getLogger(__name__)
 TOKENIZERS_FILE, CMVN_FILE, LM_DIR = "tokenizers.json", "cmvn.json", "lm"
@@ -96,11 +99,16 @@ def _train(spec, texts: list[str], key: str):
         raise ConfigError(f"{key}.vocab_size", err.message) from None
 
 
-def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -> GlobalCMVN:
-    """Global CMVN from the train split (first ``max_per_lang`` utterances of each language)."""
+def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -> GlobalCMVN | WaveformInput:
+    """Global CMVN from the train split (first ``max_per_lang`` utterances of each language); the raw-waveform
+    input for a transformers backbone (it normalises on its own)."""
     path = exp_dir / CMVN_FILE
     if path.is_file():
-        return GlobalCMVN.load(path)
+        return load_input_transform(path)
+    if is_hf(cfg):
+        inputs = WaveformInput()
+        inputs.save(path)
+        return inputs
     from soups.data.batch import load_cut_features
 
     acc = CMVNAccumulator()
@@ -115,20 +123,34 @@ def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -
     return cmvn
 
 
-def model_configs(cfg: ExperimentConfig) -> tuple[EncoderConfig, dict]:
-    """The encoder config and the decoder options: the preset's, with ``model.encoder``/``model.decoder``."""
+def is_hf(cfg: ExperimentConfig) -> bool:
+    """Whether the shared encoder is a transformers backbone (``model.encoder.kind=hf``)."""
+    return cfg.model.encoder.get("kind", "conformer") == "hf"
+
+
+def model_configs(cfg: ExperimentConfig) -> tuple[EncoderConfig | None, dict]:
+    """The Conformer config (None for a transformers backbone) and the decoder options: the preset's, with
+    ``model.encoder``/``model.decoder``."""
     preset = get_preset(cfg.model.preset)
     try:
-        enc_cfg = dataclasses.replace(preset.encoder, **cfg.model.encoder)
+        enc_cfg = None if is_hf(cfg) else dataclasses.replace(
+            preset.encoder, **{k: v for k, v in cfg.model.encoder.items() if k != "kind"})
         dec = dataclasses.asdict(dataclasses.replace(preset.decoder, **cfg.model.decoder))
     except TypeError as err:
         raise ConfigError("model.encoder / model.decoder", f"unknown option: {err}") from None
     return enc_cfg, dec
 
 
+def build_encoder(cfg: ExperimentConfig) -> ConformerEncoder | HFEncoder:
+    """The shared encoder: the preset's Conformer, or the transformers backbone of ``model.encoder.hf``."""
+    if is_hf(cfg):
+        return HFEncoder(hf_encoder_config(cfg.model.encoder))
+    return ConformerEncoder(model_configs(cfg)[0])
+
+
 def build_model(cfg: ExperimentConfig, tokenizers: dict) -> MultiTaskModel:
-    enc_cfg, dec = model_configs(cfg)
-    encoder = ConformerEncoder(enc_cfg)
+    encoder, dec = build_encoder(cfg), model_configs(cfg)[1]
+    factor = 0 if is_hf(cfg) else encoder.cfg.subsampling_factor
     objectives = []
     for o in cfg.objectives:
         vocab = None
@@ -136,20 +158,51 @@ def build_model(cfg: ExperimentConfig, tokenizers: dict) -> MultiTaskModel:
             vocab = tokenizers[f"asr_{o.lang}"].vocab_size
         elif o.task == "st":
             vocab = tokenizers["st"].vocab_size
-        objectives.append(build_objective(o, enc_cfg.d_model, vocab, dec, cfg.model.ssl, enc_cfg.subsampling_factor))
+        objectives.append(build_objective(o, encoder.d_model, vocab, dec, cfg.model.ssl, factor))
     return MultiTaskModel(encoder, objectives)
 
 
+def describe_parameters(model: MultiTaskModel) -> str:
+    """``"encoder HFEncoder 94.4 M parameters (90.2 M trained), heads 0.3 M"``."""
+    m = lambda ps: sum(p.numel() for p in ps) / 1e6  # noqa: E731
+    enc, heads = list(model.encoder.parameters()), list(model.objectives.parameters())
+    return (f"encoder {type(model.encoder).__name__} {m(enc):.2f} M parameters "
+            f"({m(p for p in enc if p.requires_grad):.2f} M trained), heads {m(heads):.2f} M")
+
+
+def encoder_frames(cfg: ExperimentConfig):
+    """``cut -> (encoder frames, None | skip reason)`` without building the model: the Conformer's subsampled
+    fbank frames, or the backbone's frames for the cut's samples (and ``too_long_for_backbone`` past Whisper's
+    window)."""
+    if not is_hf(cfg):
+        factor = model_configs(cfg)[0].subsampling_factor
+        return lambda cut: (frames_after_subsampling(cut.num_frames if cut.has_features
+                                                     else round(cut.duration * 100), factor), None)
+    from soups.model import hf
+
+    config = hf.load_hf_config(hf_encoder_config(cfg.model.encoder).path)
+    limit = hf.max_samples(config)
+
+    def frames(cut):
+        samples = round(cut.duration * hf.SAMPLE_RATE)
+        return hf.output_frames(config, samples), (None if limit is None or samples <= limit
+                                                   else "too_long_for_backbone")
+    return frames
+
+
 def ctc_filter(cfg: ExperimentConfig, stream: str, tokenizers: dict):
-    """``cut -> None | skip reason`` for the stream's CTC objectives (targets must fit the frames)."""
+    """``cut -> None | skip reason`` for the stream's CTC objectives (targets must fit the frames) and the
+    backbone's input limit."""
     ctc = [o for o in cfg.objectives if o.stream == stream and o.head == "ctc"]
-    if not ctc:
+    count = encoder_frames(cfg)
+    if not ctc and not is_hf(cfg):
         return None
-    factor = model_configs(cfg)[0].subsampling_factor
 
     def keep(cut):
         sup = cut.supervisions[0]
-        frames = frames_after_subsampling(cut.num_frames if cut.has_features else round(cut.duration * 100), factor)
+        frames, too_long = count(cut)
+        if too_long:
+            return too_long
         for o in ctc:
             text = normalize_asr(sup.text or "", sup.language) if o.task == "asr" else \
                 (sup.custom or {}).get("translation", "")

@@ -23,6 +23,20 @@ from soups.moo.config import LayerSelectionConfig, MooConfig, SketchConfig  # no
 from soups.objectives import HEADS, ObjectiveConfig  # noqa: F401  (the objectives own their config)
 
 TASKS = ("asr", "st", "ssl", "gender")
+ENCODER_KINDS = ("conformer", "hf")
+
+
+def hf_encoder_config(encoder: dict):
+    """``model.encoder.hf`` as a checked :class:`~soups.model.hf.HFEncoderConfig` (no file is read)."""
+    from soups.model.hf import HFEncoderConfig
+
+    spec = encoder.get("hf")
+    if not isinstance(spec, dict):
+        raise ConfigError("model.encoder.hf", "give the backbone as a mapping: {path: DIR or hub id, …}")
+    try:
+        return HFEncoderConfig(**spec)
+    except TypeError as err:
+        raise ConfigError("model.encoder.hf", f"unknown option ({err})") from None
 @dataclass
 class SpecAugmentConfig:
     enabled: bool = True
@@ -116,6 +130,22 @@ class ModelConfig:
     encoder: dict[str, Any] = field(default_factory=dict)   # overrides of soups.model.EncoderConfig fields
     decoder: dict[str, Any] = field(default_factory=dict)   # overrides of soups.model.DecoderConfig fields
     ssl: dict[str, Any] = field(default_factory=dict)       # options of the SSL objective's config
+
+    def validate(self, prefix: str) -> None:
+        """``encoder.kind``: ``conformer`` (the preset's, with ``encoder`` overriding its fields) or ``hf`` (a
+        transformers backbone, ``encoder.hf`` = :class:`~soups.model.hf.HFEncoderConfig`; nothing else)."""
+        kind = self.encoder.get("kind", "conformer")
+        if kind not in ENCODER_KINDS:
+            raise ConfigError(f"{prefix}.encoder.kind", f"unknown value {kind!r}", choices=ENCODER_KINDS)
+        if kind == "conformer" and "hf" in self.encoder:
+            raise ConfigError(f"{prefix}.encoder.hf", "only with model.encoder.kind=hf")
+        if kind == "hf":
+            extra = sorted(set(self.encoder) - {"kind", "hf"})
+            if extra:
+                raise ConfigError(f"{prefix}.encoder.{extra[0]}", "a Conformer option; with kind=hf the backbone is "
+                                  "set under model.encoder.hf (path, freeze_feature_encoder, gradient_checkpointing, "
+                                  "mask_time_prob, layerdrop, intermediate_layers)")
+            hf_encoder_config(self.encoder)
 
 
 @dataclass
@@ -221,6 +251,10 @@ class ExperimentConfig:
             raise ConfigError("objectives", f"duplicate objective name(s) {dup}")
         if sum(o.task == "ssl" for o in self.objectives) > 1:
             raise ConfigError("objectives", "at most one self-supervised objective")
+        if self.model.encoder.get("kind") == "hf" and any(o.task == "ssl" for o in self.objectives):
+            raise ConfigError("objectives", "a self-supervised objective needs the Conformer encoder (BEST-RQ and CPC "
+                              "targets follow its frontend); a transformers backbone was pretrained "
+                              "self-supervised already: drop the ssl objective")
         self._validate_word_lm()
         used = set(self.supervised_langs) | {lang for o in self.objectives if o.task == "ssl"
                                              for lang in (o.langs or self.supervised_langs)}

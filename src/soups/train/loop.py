@@ -82,6 +82,8 @@ def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size
         comm.barrier()
     model = build.build_model(cfg, tokenizers).to(device=device, dtype=getattr(torch, cfg.train.precision))
     apply_init_and_freeze(model, cfg.train.init_from, cfg.train.freeze, exp_dir)
+    if rank == 0:
+        log.info("model: %s", build.describe_parameters(model))
     skips = SkipLog()
     streams = build.build_streams(cfg, tokenizers, cmvn, skips, rank, world_size)
     if comm is not None:
@@ -91,8 +93,9 @@ def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size
             streams = {k: s for k, s in build.build_streams(cfg, tokenizers, cmvn, skips).items() if k in comm.owned}
     optimizer = build.build_optimizer(cfg, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: build.lr_factor(cfg, s))
-    sa = cfg.data.specaugment
-    specaug = SpecAugment(sa.freq_masks, sa.freq_width, sa.time_masks, sa.time_width_ratio) if sa.enabled else None
+    sa = cfg.data.specaugment  # fbank masking; a transformers backbone masks its own frames (mask_time_prob)
+    specaug = (SpecAugment(sa.freq_masks, sa.freq_width, sa.time_masks, sa.time_width_ratio)
+               if sa.enabled and not build.is_hf(cfg) else None)
     gen_ssl = torch.Generator().manual_seed(seed + 2)
     for obj in model.objectives.values():
         if obj.task == "ssl":
