@@ -145,6 +145,9 @@ def test_small_helpers():
     assert parse_seeds("3") == [0, 1, 2] and parse_seeds("0,5") == [0, 5]
     with pytest.raises(ConfigError):
         parse_seeds("0,0")
+    assert parse_seeds("0,") == [0]
+    with pytest.raises(ConfigError, match=r"count of zero seeds.*--seeds 1 runs seed 0"):
+        parse_seeds("0")
     assert phase_steps(0.25, 10, "k") == 2 and phase_steps(7, 10, "k") == 7
     assert slug("joint w/o MOO") == "joint-w-o-MOO" and slug("VM-UAS (IR=.002)") == "VM-UAS-IR=.002"
     assert set(recipe_index(SHIPPED)) >= set(PAPER_NAMES)

@@ -47,7 +47,10 @@ def parse_seeds(text: str) -> list[int]:
             seeds = list(range(int(text)))
     except ValueError:
         raise ConfigError("--seeds", f"expected a count (3) or a list (0,5,7), got {text!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+    if not seeds:
+        raise ConfigError("--seeds", f"{text!r} is a count of zero seeds; a number is a count (--seeds 1 runs seed 0) "
+                                     "and a list names seeds (--seeds 0, or --seeds 0,5)")
+    if len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise ConfigError("--seeds", f"need distinct non-negative seeds, got {text!r}")
     return seeds
 
