@@ -51,23 +51,27 @@ def store_features(manifest: Path, out_dir: Path, skips: SkipLog, lang: str, spl
 
     from lhotse import LilcomChunkyWriter
 
+    from tqdm import tqdm
+
     extractor = fbank_extractor()
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     source = iter(load_cuts(manifest))
     kept = 0
+    bar = tqdm(desc=f"fbank {lang} {split}", unit="cut", disable=None, leave=False, dynamic_ncols=True)
 
     def featurized():
         nonlocal kept
         while batch := list(islice(source, chunk)):
             for cut, (feats, error) in zip(batch, pool.map(lambda c: _extract(c, extractor), batch)):
+                bar.update(1)
                 if error is not None:
                     skips.skip("unreadable_audio", manifest, None, f"{cut.id}: {error}", lang=lang, split=split)
                     continue
                 kept += 1
                 yield _attach(cut, feats, writer, extractor)
 
-    with LilcomChunkyWriter(out_dir / f"feats_{lang}_{split}.lca") as writer, ThreadPoolExecutor(threads) as pool:
+    with bar, LilcomChunkyWriter(out_dir / f"feats_{lang}_{split}.lca") as writer, ThreadPoolExecutor(threads) as pool:
         save_cuts(featurized(), out_dir / manifest.name)
     return kept
 

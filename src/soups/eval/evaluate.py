@@ -102,7 +102,8 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
     for stream, objs in per_stream.items():
         for src in sources[stream]:
             cuts = list(load_cuts(src.path))[: max_utterances or None]
-            hyps = _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast)
+            with progress_bar(len(cuts), f"decoding {stream} {src.split}", "utt") as bar:
+                hyps = _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast, bar)
             for obj in objs:
                 name = obj.name if len(sources[stream]) == 1 else f"{obj.name}@{src.split}"
                 refs = [reference(obj, c.supervisions[0]) for c in cuts]
@@ -110,10 +111,18 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
     return summarize(results, split, time.time() - t0)
 
 
+def progress_bar(total: int, desc: str, unit: str):
+    """A tqdm bar on an interactive terminal (none in logs, pipes and tests)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=None, leave=False, dynamic_ncols=True)
+
+
 _DEFERRED_VALUES = 1 << 26  # log-probabilities (256 MB in float32) held per objective before searching them
 
 
-def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast) -> dict[str, list[str]]:
+def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast, bar=None
+                 ) -> dict[str, list[str]]:
     hyps = {o.name: [None] * len(cuts) for o in objs}
     # CTC beam searches are deferred and run over many utterances at once, in one pool of opts.ctc_workers
     deferred = {o.name: [] for o in objs if isinstance(o, CTCObjective) and opts.ctc_beam > 1}
@@ -126,6 +135,8 @@ def _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, auto
         deferred[obj.name], held[obj.name] = [], 0
 
     for idx in _batches(cuts, opts.batch_cuts):
+        if bar is not None:
+            bar.update(len(idx))
         batch = collate(stream, [cuts[i] for i in idx], cmvn).to(device, next(model.parameters()).dtype)
         with autocast() if autocast else torch.autocast("cpu", enabled=False):
             views = model.encode({stream: batch})

@@ -196,11 +196,16 @@ def _is_done(cv_root: Path, chunk: list[PlannedUtterance]) -> bool:
 
 def synthesize(plan: list[PlannedUtterance], cv_root: Path, workers: int = 2, progress=None) -> int:
     """Synthesize every chunk not already done; returns the number of clips written now."""
+    from tqdm import tqdm
+
     todo = [c for c in _chunks(plan) if not _is_done(cv_root, c)]
     written = 0
-    with ThreadPoolExecutor(max(1, workers)) as pool:
+    bar = tqdm(total=sum(len(c) for c in todo), desc="synthesizing", unit="clip", disable=None, leave=False,
+               dynamic_ncols=True)  # shown on an interactive terminal only
+    with bar, ThreadPoolExecutor(max(1, workers)) as pool:
         for n in pool.map(lambda c: synthesize_chunk(c, cv_root), todo):
             written += n
+            bar.update(n)
             if progress is not None:
                 progress(n)
     return written
