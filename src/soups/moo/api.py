@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError
 from .engine import MODES, GradientEngine, StepTerms
 from .groups import (MOOInputError, all_reduce_mean, as_tensor_list, flatten_grads, objective_leaves,
-                     resolve_layer_groups)
+                     resolve_layer_groups, scale_losses_by_items)
 from .hierarchy import Hierarchy, HierarchyConfig
 from .layers import LayerSelector
 from .record import StepRecord
@@ -138,7 +138,10 @@ class MultiObjective:
     def backward_terms(self, terms: StepTerms, static_weights: Tensor | None = None) -> StepRecord:
         """The same for terms already assembled (soups' trainer: taps, halves and heads from its model)."""
         if self.distributed and terms.sample_weights is not None:
-            self._rescale_for_ranks(terms)
+            import torch.distributed as dist  # noqa: PLC0415
+
+            ranks = dist.get_world_size()
+            scale_losses_by_items(terms, lambda t: all_reduce_mean(t) * ranks, ranks)
         rec = self.engine.backward(terms, self.epoch, self.step,
                                    static_weights=self.static_weights() if static_weights is None else static_weights)
         self.dropped.update(rec.dropped.keys())
@@ -235,16 +238,6 @@ class MultiObjective:
             raise MOOInputError(f"the loss of objective {name!r} reaches {len(inside)} shared parameter(s) other than "
                                 "through the features (e.g. a tied embedding): pass those tensors as features too")
         return [p for p in leaves if p.requires_grad]
-
-    def _rescale_for_ranks(self, terms: StepTerms) -> None:
-        """Data parallel: loss [m][s] × ranks × (items here / items on all ranks), so that the ranks' mean
-        gradient is the gradient of the global batch's mean loss (shards of unequal size included)."""
-        import torch.distributed as dist  # noqa: PLC0415
-
-        local = torch.tensor(terms.sample_weights, dtype=torch.float64)
-        total = all_reduce_mean(local) * dist.get_world_size()
-        scale = torch.where(total > 0, dist.get_world_size() * local / total.clamp(min=1e-12), torch.zeros_like(local))
-        terms.losses = [[l * float(scale[m, s]) for s, l in enumerate(ls)] for m, ls in enumerate(terms.losses)]
 
     def _reduce_grads(self, terms: StepTerms) -> None:
         """Average every shared and head gradient over the ranks (one flat buffer)."""

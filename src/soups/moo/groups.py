@@ -10,7 +10,7 @@ loss and the shared features, as torchjd's ``mtl_backward`` does).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -127,6 +127,16 @@ def all_reduce_mean(t: Tensor) -> Tensor:
     out = t.detach().contiguous().clone()
     dist.all_reduce(out)
     return out / dist.get_world_size()
+
+
+def scale_losses_by_items(terms, all_reduce_sum: Callable[[Tensor], Tensor], world_size: int) -> None:
+    """Data parallel: every loss ``[m][s]`` of ``terms`` (a StepTerms) × ranks × (items here / items on all
+    ranks), so that the ranks' mean gradient is the gradient of the global batch's mean loss (shards of unequal
+    size included, an empty one weighted 0). ``all_reduce_sum``: the sum over the ranks of a tensor."""
+    local = torch.tensor(terms.sample_weights, dtype=torch.float64)
+    total = all_reduce_sum(local.clone())
+    scale = torch.where(total > 0, world_size * local / total.clamp(min=1e-12), torch.zeros_like(local))
+    terms.losses = [[loss * float(scale[m, s]) for s, loss in enumerate(ls)] for m, ls in enumerate(terms.losses)]
 
 
 def flatten_grads(params: Sequence[Tensor]) -> Tensor:

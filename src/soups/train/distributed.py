@@ -29,6 +29,7 @@ import torch
 import torch.distributed as dist
 
 from soups.errors import ConfigError
+from soups.moo.groups import scale_losses_by_items
 
 
 def world() -> tuple[int, int]:
@@ -75,10 +76,7 @@ class Communicator:
         mean gradient is the gradient of the global batch's mean loss."""
         if self.mode != "data" or terms.sample_weights is None:
             return
-        local = torch.tensor([ws for ws in terms.sample_weights], dtype=torch.float64)
-        total = self._all_reduce(local.clone())
-        scale = torch.where(total > 0, self.size * local / total.clamp(min=1e-12), torch.zeros_like(local))
-        terms.losses = [[l * float(scale[m, s]) for s, l in enumerate(ls)] for m, ls in enumerate(terms.losses)]
+        scale_losses_by_items(terms, self._all_reduce, self.size)
 
     def barrier(self) -> None:
         dist.barrier()
