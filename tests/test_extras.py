@@ -7,8 +7,8 @@ BLOCK = "import sys\nfor m in ('lhotse', 'torchjd', 'scipy', 'transformers', 'se
         "    sys.modules[m] = None   # as if not installed\n"
 
 
-def _run(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCK + code], capture_output=True, text=True, timeout=120)
+def _run(code: str, block: str = BLOCK) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", block + code], capture_output=True, text=True, timeout=120)
 
 
 def test_soups_moo_trains_without_the_speech_stack():
@@ -26,4 +26,13 @@ def test_the_cli_names_the_missing_extra():
     out = _run("from soups.cli import main\nraise SystemExit(main(['data', 'stats', 'nowhere']))")
     assert out.returncode == 2, out.stderr
     assert "needs the 'speech' extra" in out.stderr and "pip install 'soups[speech]'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_transformers_backbone_names_the_hf_extra(tmp_path):
+    code = f"from soups.cli import main\nraise SystemExit(main(['bench', 'moo', '--model', 'hf', '--quick', " \
+           f"'--hf-path', {str(tmp_path)!r}]))"
+    out = _run(code, block="import sys\nsys.modules['transformers'] = None\n")  # the speech extra is there
+    assert out.returncode == 2, out.stderr
+    assert "needs the 'hf' extra" in out.stderr and "pip install 'soups[hf]'" in out.stderr
     assert "Traceback" not in out.stderr

@@ -33,16 +33,20 @@ def build_parser() -> argparse.ArgumentParser:
 # what the speech toolkit needs beyond the core (torch, numpy, pyyaml): the `speech` extra of pyproject.toml
 SPEECH_MODULES = {"lhotse", "soundfile", "sentencepiece", "jiwer", "sacrebleu", "torchjd", "tensorboard",
                   "matplotlib", "tqdm", "lilcom", "scipy", "urllib3"}
+EXTRA_OF = {**dict.fromkeys(SPEECH_MODULES, ("speech", "the speech toolkit")),
+            "transformers": ("hf", "a transformers backbone (model.encoder.kind=hf)")}
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except ModuleNotFoundError as err:
-        if (err.name or "").split(".")[0] not in SPEECH_MODULES:
+        top = (err.name or "").split(".")[0]
+        if top not in EXTRA_OF:
             raise
-        print(f"soups: error: the speech toolkit needs the 'speech' extra (missing module {err.name!r}): "
-              "pip install 'soups[speech]' (or `make install`)", file=sys.stderr)
+        extra, what = EXTRA_OF[top]
+        print(f"soups: error: {what} needs the '{extra}' extra (missing module {err.name!r}): "
+              f"pip install 'soups[{extra}]' (or `make install`)", file=sys.stderr)
         return 2
 
 
