@@ -36,3 +36,6 @@ def test_a_transformers_backbone_names_the_hf_extra(tmp_path):
     assert out.returncode == 2, out.stderr
     assert "needs the 'hf' extra" in out.stderr and "pip install 'soups[hf]'" in out.stderr
     assert "Traceback" not in out.stderr
+    out = _run(code, block="")  # with transformers: the directory is not a model, said in one line
+    assert out.returncode == 2 and "model.encoder.hf.path" in out.stderr and "no config.json" in out.stderr
+    assert "Traceback" not in out.stderr

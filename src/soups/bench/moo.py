@@ -235,7 +235,10 @@ def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growt
     common = {"steps": steps, "warmup": warmup, "device": device, "threads": threads, "batch_cuts": cuts,
               "seconds": seconds, "pairs": steps}
     if "hf" in models:
+        from soups.model.hf import load_hf_config
+
         common["hf_path"] = hf_path or ms.hf_backbone()
+        load_hf_config(common["hf_path"])  # a bad backbone is a one-line error here, not in a worker
     load0 = open("/proc/loadavg").read().split()[:3]
     by_model = {m: bench_model(m, common, log, modes or BENCH_MODES) for m in models}
     first = by_model[models[0]]

@@ -83,7 +83,7 @@ class HFEncoderConfig:
 def load_hf_config(path: str):
     """The backbone's transformers config, offline; a clear :class:`ConfigError` when it is not there or not a
     supported speech encoder."""
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # first: a missing extra is named before anything else
 
     where = Path(path)
     if where.exists() and not (where / "config.json").is_file():
