@@ -24,11 +24,12 @@ from soups.data.text import normalize_asr
 from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
 from soups.errors import ConfigError, DataError
 from soups.model import ConformerEncoder, EncoderConfig, get_preset
+from soups.model.config import hf_encoder_config
 from soups.model.hf import HFEncoder
 from soups.moo.api import MultiObjective
 from soups.multitask import MultiTaskModel
 from soups.objectives import build_objective
-from soups.train.config import ExperimentConfig, hf_encoder_config
+from soups.train.config import ExperimentConfig
 
 log = logging.getLogger(__name__)
 TOKENIZERS_FILE, CMVN_FILE, LM_DIR = "tokenizers.json", "cmvn.json", "lm"
