@@ -106,6 +106,10 @@ def test_whisper_encoder_trains_and_counts_utterances_longer_than_its_window(tin
     cfg = make_cfg(tiny_corpus, path, "moo.mode=fast", VM_UAS, "train.max_steps=3", objectives=OBJECTIVES[:3])
     result = run_training(cfg, tmp_path / "exp", progress=False)
     assert result["skips"]["by_reason"].get("too_long_for_backbone", 0) > 0
+    from soups.eval.experiment import evaluate_experiment
+
+    scored = evaluate_experiment(tmp_path / "exp", "test", max_utterances=20, lm=False, ctc_beam=1)
+    assert sum(scored["skipped"]["too_long_for_backbone"].values()) > 0  # left out of the scores, counted
 
 
 def test_config_contract_and_refusals(tiny_corpus, w2v):

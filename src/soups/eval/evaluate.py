@@ -98,10 +98,16 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
     for obj in model.objectives.values():
         if isinstance(obj, (CTCObjective, DecoderObjective, GenderObjective)):
             per_stream.setdefault(obj.stream, []).append(obj)
-    results, t0 = {}, time.time()
+    results, t0, too_long = {}, time.time(), {}
+    limit = getattr(model.encoder, "max_samples", None)  # Whisper's window
     for stream, objs in per_stream.items():
         for src in sources[stream]:
             cuts = list(load_cuts(src.path))[: max_utterances or None]
+            if limit is not None:  # never cut: left out of the scores and counted
+                kept = [c for c in cuts if round(c.duration * 16000) <= limit]
+                if len(kept) < len(cuts):
+                    too_long[f"{stream}/{src.split}"] = len(cuts) - len(kept)
+                cuts = kept
             with progress_bar(len(cuts), f"decoding {stream} {src.split}", "utt") as bar:
                 hyps = _decode_cuts(model, stream, objs, cuts, cmvn, opts, tokenizers, device, autocast, bar)
             for obj in objs:
