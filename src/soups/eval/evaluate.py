@@ -114,7 +114,10 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
                 name = obj.name if len(sources[stream]) == 1 else f"{obj.name}@{src.split}"
                 refs = [reference(obj, c.supervisions[0]) for c in cuts]
                 results[name] = _score(obj, name, refs, hyps[obj.name], out_dir)
-    return summarize(results, split, time.time() - t0)
+    out = summarize(results, split, time.time() - t0)
+    if too_long:
+        out["skipped"] = {"too_long_for_backbone": too_long}
+    return out
 
 
 def progress_bar(total: int, desc: str, unit: str):
