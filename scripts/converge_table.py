@@ -4,8 +4,8 @@ between any two of its points) and the median step time.
 
     python scripts/converge_table.py runs/grid-converge --seed 0 > /tmp/table.md
 
-A multi-phase recipe (PT+FT) reports its last phase. Reads only what the grid wrote: ``cell.json``,
-``log.jsonl`` (the last phase's, under ``phases/`` when there are several) and ``config.yaml``.
+A multi-phase recipe (PT+FT) reports its last phase (trained in the cell folder; ``phases/`` holds the earlier
+ones). Reads only what the grid wrote: ``cell.json``, ``log.jsonl`` and ``config.yaml``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import yaml
 
 
 def last_phase(cell: Path) -> Path:
+    """The grid trains a recipe's last phase in the cell folder itself; ``phases/`` holds the earlier ones."""
+    if (cell / "log.jsonl").is_file():
+        return cell
     phases = sorted((cell / "phases").glob("*")) if (cell / "phases").is_dir() else []
     return phases[-1] if phases else cell
 
