@@ -196,7 +196,8 @@ def bench_model(model: str, common: dict, log, mode_names=BENCH_MODES) -> dict:
         paired = f"  paired {r['ratio_time_paired']:.3f}x linear" if "ratio_time_paired" in r else ""
         log(f"{model:>5} {mode:<12} {r['step_s']:8.3f} s  {r['peak_mb']:8.1f} MB{paired}  load {' '.join(r['loadavg'])}")
     _ratios(modes)
-    return {"model": dict(info, name=model, preset="tiny", overrides=ms.MODELS[model], hf_path=common.get("hf_path"),
+    return {"model": dict(info, name=model, preset="tiny", overrides=ms.MODELS[model],
+                          hf_path=common.get("hf_path"),
                           utterances_per_stream=common["batch_cuts"], seconds=common["seconds"]), "modes": modes}
 
 
