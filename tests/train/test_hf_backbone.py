@@ -110,6 +110,14 @@ def test_whisper_encoder_trains_and_counts_utterances_longer_than_its_window(tin
 
     scored = evaluate_experiment(tmp_path / "exp", "test", max_utterances=20, lm=False, ctc_beam=1)
     assert sum(scored["skipped"]["too_long_for_backbone"].values()) > 0  # left out of the scores, counted
+    import soundfile as sf
+
+    from soups.errors import DataError
+    from soups.eval.transcribe import transcribe
+
+    sf.write(tmp_path / "long.wav", torch.zeros(3 * 16000).numpy(), 16000)
+    with pytest.raises(DataError, match="long.wav.*longer than the backbone's 2-s input window"):
+        transcribe(tmp_path / "exp", "en", "asr", [str(tmp_path / "long.wav")])
 
 
 def test_config_contract_and_refusals(tiny_corpus, w2v):

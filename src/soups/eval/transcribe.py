@@ -57,6 +57,10 @@ def transcribe(exp: str | Path, lang: str, task: str, files: list[str], beam: in
     extractor, out = fbank_extractor(), []
     for f in files:
         audio = load_audio_16k(f)
+        limit = getattr(model.encoder, "max_samples", None)  # Whisper's window
+        if limit is not None and len(audio) > limit:
+            raise DataError(f"{len(audio) / SAMPLE_RATE:.1f} s is longer than the backbone's "
+                            f"{limit / SAMPLE_RATE:.0f}-s input window; cut the file into shorter clips", f)
         if isinstance(cmvn, WaveformInput):  # a transformers backbone reads the waveform (B, S, 1)
             feats = torch.from_numpy(audio)[:, None]
         else:
