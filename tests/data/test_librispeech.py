@@ -152,7 +152,12 @@ def test_recipes_load_and_their_hierarchies_resolve(path):
     tags = {o.name: {"task": o.task, "lang": o.lang or ""} for o in cfg.objectives}
     hierarchy = Hierarchy(HierarchyConfig.from_dict(cfg.moo.hierarchy), names,
                           ssl=[o.name for o in cfg.objectives if o.task == "ssl"], tags=tags)
-    assert hierarchy.levels[-1] == ["ssl"]
+    ssl = [o.name for o in cfg.objectives if o.task == "ssl"]
+    if ssl:  # the paper's orders put the self-supervised objective lowest
+        assert hierarchy.levels[-1] == ssl
+    else:    # a pretrained-backbone recipe (no SSL objective on a backbone): every objective in one level
+        assert cfg.model.encoder.get("kind") == "hf"
+        assert sorted(n for level in hierarchy.levels for n in level) == sorted(names)
     for key in SOURCE_KEYS:                       # every source names a prepared dir and a split
         for lang, sources in (yaml.safe_load(path.read_text())["data"].get(key) or {}).items():
             for src in sources if isinstance(sources, list) else [sources]:
