@@ -46,11 +46,11 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from soups.data.features import SAMPLE_RATE
 from soups.errors import ConfigError
 from soups.model.conformer import EncoderOutput, lengths_to_mask
 
 log = logging.getLogger(__name__)
-SAMPLE_RATE = 16000
 WAV2VEC2_FAMILY = ("wav2vec2", "hubert", "wavlm")
 SUPPORTED = (*WAV2VEC2_FAMILY, "whisper")
 KEY = "model.encoder.hf"
