@@ -95,7 +95,9 @@ def test_export_reloads_to_the_same_hypotheses_and_transcribes(tiny_corpus, tmp_
     cut = next(iter(load_cuts(tiny_corpus / "cuts_fr_dev.jsonl.gz")))
     text = transcribe(moved, "fr", "st", [cut.recording.sources[0].source])
     assert len(text) == 1 and isinstance(text[0], str)
-    with pytest.raises(Exception, match="not empty"):
+    from soups.errors import SoupsError
+
+    with pytest.raises(SoupsError, match="not empty"):
         export_experiment(tmp_path / "exp", moved)
 
 
