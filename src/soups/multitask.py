@@ -1,7 +1,9 @@
 """The multi-task model: one shared Conformer encoder and one objective (with its head) per task.
 
-``encode`` runs the encoder once over the batches of every stream (concatenated and padded, or per stream)
-and hands each stream its rows as an :class:`~soups.objectives.EncView`. ``objective_losses`` computes every
+``encode`` runs the encoder once over the batches of every stream (concatenated and padded), once per
+stream, or once per batch half of each stream (MoDo's double sampling in faithful/layers mode: each half's
+per-objective backward then traverses only its own half's graph), and hands each stream its rows as an
+:class:`~soups.objectives.EncView`. ``objective_losses`` computes every
 objective's loss — on two batch halves when MoDo's double sampling is on — with what the multi-objective
 backward needs (:class:`ObjectiveLosses`): each objective reads the encoder through its own slice of the
 output (a *tap*), so per-objective gradients can be taken at the taps. With ``split_heads``
@@ -36,6 +38,7 @@ class ObjectiveLosses:
     rows: list[torch.Tensor]
     weights: list[float]
     head_params: list[nn.Parameter]
+    tap_samples: list[int] | None = None   # the sample of each tap (one encoder call per half), else None
 
 
 def _pad_cat(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -60,11 +63,13 @@ class MultiTaskModel(nn.Module):
     def layer_groups(self) -> dict[str, list[nn.Parameter]]:
         return self.encoder.layer_groups()
 
-    def encode(self, batches: dict[str, Batch], joint: bool = True) -> dict[str, EncView]:
-        """Encoder outputs per stream. ``joint``: one forward over all streams' utterances."""
+    def encode(self, batches: dict[str, Batch], joint: bool = True, halves: bool = False) -> dict:
+        """Encoder outputs per stream. ``joint``: one forward over all streams' utterances; else one per
+        stream, or with ``halves`` one per batch half of a stream whose two halves are distinct and non-empty
+        (:meth:`Batch.halves`; a 1-utterance batch or a shard holding one half only takes one call)."""
         names = [s for s in self.streams() if s in batches]
         if not joint:
-            return {s: self._view(self.encoder(batches[s].feats, batches[s].feat_lens), slice(None)) for s in names}
+            return {s: self._stream_view(batches[s], halves) for s in names}
         feats = _pad_cat([batches[s].feats for s in names])
         lens = torch.cat([batches[s].feat_lens for s in names])
         enc = self.encoder(feats, lens)
@@ -79,6 +84,19 @@ class MultiTaskModel(nn.Module):
     def _view(enc, rows: slice) -> "_StreamRows":
         return _StreamRows(enc, rows)
 
+    def _stream_view(self, batch: Batch, halves: bool) -> "_StreamRows | _HalvedStream":
+        """One stream's encoder output: one call, or one per batch half (see :meth:`encode`)."""
+        parts = batch.halves() if halves else []
+        if not parts or not parts[0] or not parts[1] or parts[0] == parts[1]:
+            return _StreamRows(self.encoder(batch.feats, batch.feat_lens), slice(None))
+        views = []
+        for rows in parts:
+            idx = torch.tensor(rows, dtype=torch.long, device=batch.feats.device)
+            enc = self.encoder(batch.feats.index_select(0, idx), batch.feat_lens.index_select(0, idx))
+            views.append(_StreamRows(enc, slice(None)))
+        # every half keeps the stream's time axis (SSL targets and masks are laid out on it)
+        return _HalvedStream(parts, views, max(int(v.enc.lengths.max()) for v in views))
+
     def objective_losses(self, views: dict, batches: dict[str, Batch], halves: bool, split_heads: bool = True
                          ) -> tuple[dict[str, ObjectiveLosses | None], dict[str, LossOutput]]:
         """Every objective's loss(es), taps and head parameters (None: its stream has no batch here — computed by
@@ -91,6 +109,10 @@ class MultiTaskModel(nn.Module):
             if obj.stream not in batches:
                 parts[name] = None
                 continue
+            if isinstance(views[obj.stream], _HalvedStream):
+                parts[name], outputs[name] = self._half_losses(obj, views[obj.stream], batches[obj.stream], heads,
+                                                               split_heads)
+                continue
             view, batch = views[obj.stream].tap(), batches[obj.stream]  # the objective's own output slice
             taps = [view.out, *view.intermediate.values()]
             if split_heads:
@@ -100,6 +122,24 @@ class MultiTaskModel(nn.Module):
                                           [r.to(view.out.device) for r in rows], [o.weight for o in outs], heads)
             outputs[name] = _merge(outs)
         return parts, outputs
+
+    @staticmethod
+    def _half_losses(obj, view: "_HalvedStream", batch: Batch, heads: list, split_heads: bool
+                     ) -> tuple[ObjectiveLosses, LossOutput]:
+        """The objective on each half's own encoder output: its taps carry the half they belong to."""
+        taps, inputs, tap_samples, outs = [], [], [], []
+        for s, (rows, half) in enumerate(zip(view.rows, view.halves)):
+            v = half.tap(view.t_out)
+            own = [v.out, *v.intermediate.values()]
+            if split_heads:
+                v = v.detached()
+            outs.append(obj(v, batch.select(rows)))
+            taps += own
+            inputs += [v.out, *v.intermediate.values()]
+            tap_samples += [s] * len(own)
+        rows = [torch.tensor(r, dtype=torch.long, device=taps[0].device) for r in view.rows]
+        return (ObjectiveLosses([o.loss for o in outs], taps, inputs, rows, [o.weight for o in outs], heads,
+                                tap_samples), _merge(outs))
 
     @staticmethod
     def _sample_losses(obj, view, batch: Batch, halves: bool) -> tuple[list[torch.Tensor], list[LossOutput]]:
@@ -132,12 +172,24 @@ class _StreamRows:
     def __init__(self, enc, rows: slice):
         self.enc, self.rows = enc, rows
 
-    def tap(self) -> EncView:
+    def tap(self, t: int | None = None) -> EncView:
+        """The rows' output cut to ``t`` frames (default: their longest)."""
         lengths = self.enc.lengths[self.rows]
-        t = int(lengths.max()) if len(lengths) else 0
+        if t is None:
+            t = int(lengths.max()) if len(lengths) else 0
         cut = lambda x: x[self.rows, :t]  # noqa: E731
         return EncView(cut(self.enc.out), cut(self.enc.mask), lengths,
                        {k: cut(v) for k, v in (self.enc.intermediate or {}).items()})
+
+
+@dataclass
+class _HalvedStream:
+    """A stream encoded one batch half at a time: ``rows[s]`` (indices into the stream's batch) and
+    ``halves[s]`` (that half's encoder output), every half cut to the stream's ``t_out`` frames."""
+
+    rows: list[list[int]]
+    halves: list[_StreamRows]
+    t_out: int
 
 
 def _merge(outs: list[LossOutput]) -> LossOutput:

@@ -198,12 +198,34 @@ def test_pooled_sample_taps_equal_the_summed_per_sample_cotangents(rows):
 
     gen = torch.Generator().manual_seed(0)
     tap_grads = [[torch.randn(5, 7, 3, generator=gen), torch.randn(5, 2, generator=gen)]]
-    terms = SimpleNamespace(local=[True], num_samples=2, sample_rows=[[torch.tensor(r) for r in rows]])
+    terms = SimpleNamespace(local=[True], num_samples=2, sample_rows=[[torch.tensor(r) for r in rows]],
+                            own_taps=lambda m: None)
     pooled = GradientEngine._pooled_sample_taps(terms, tap_grads, 0)
     explicit = GradientEngine._sample_cotangents(None, terms, tap_grads, 0)
     assert len(pooled) == len(explicit) == 2
     for vec, cots in zip(pooled, explicit):
         torch.testing.assert_close(vec, torch.cat([c.reshape(-1, c.shape[-1]).sum(0) for c in cots]))
+
+
+def test_taps_of_their_own_sample_get_cotangents_only_for_it():
+    """One encoder call per batch half: each sample's taps are its own (``tap_samples``); sample s's
+    cotangents are S × the tap gradient at its taps and absent at the other's, and fast mode's pooled vector
+    of a sample equals the pooled rows of the same gradients laid out in one shared tap."""
+    from types import SimpleNamespace
+
+    gen = torch.Generator().manual_seed(1)
+    halves = [torch.randn(2, 7, 3, generator=gen), torch.randn(3, 7, 3, generator=gen)]   # rows 0-1 | 2-4
+    own = SimpleNamespace(local=[True], num_samples=2, own_taps=lambda m: [0, 1])
+    cots = GradientEngine._sample_cotangents(None, own, [halves], 0)
+    assert cots[0][1] is None and cots[1][0] is None
+    torch.testing.assert_close(cots[0][0], 2 * halves[0])
+    torch.testing.assert_close(cots[1][1], 2 * halves[1])
+    shared = SimpleNamespace(local=[True], num_samples=2, sample_rows=[[torch.tensor([0, 1]), torch.tensor([2, 3, 4])]],
+                             own_taps=lambda m: None)
+    pooled_rows = GradientEngine._pooled_sample_taps(shared, [[torch.cat(halves)]], 0)
+    pooled_own = GradientEngine._pooled_sample_taps(own, [halves], 0)
+    for a, b in zip(pooled_own, pooled_rows):
+        torch.testing.assert_close(a, b)
 
 
 def _same_state(a, b) -> bool:

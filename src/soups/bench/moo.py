@@ -13,7 +13,8 @@ Command lines (numbers in docs/performance.md, "Multi-objective optimisation")::
 Modes, on the same model, objectives and batches (:mod:`soups.bench.moo_setup`): ``linear`` (static weights,
 one backward, one joint encoder pass), ``linear_per_stream`` (the same with one encoder pass per stream, as
 faithful/layers/torchjd run: the like-for-like base of their ratios), ``modo`` (engine mode ``faithful``, VS
-MoDo: exact per-objective gradients on two batch halves), ``modo_layers`` (engine mode ``layers``: MoDo on
+MoDo: exact per-objective gradients on two batch halves, one encoder call per half), ``modo_per_stream`` (the
+same with one encoder call per stream: each half's gradients back-propagate through both halves), ``modo_layers`` (engine mode ``layers``: MoDo on
 the conflicting layers only; a probe of all layers every ``moo.layers.refresh_every`` = 50 steps, timed
 separately), ``layers_first`` / ``layers_last`` / ``layers_all`` (reading (a) with a fixed selection:
 frontend + block 0, the last block, every layer; no probes), ``layers_amortized`` (reading (b): λ from the
@@ -52,7 +53,7 @@ import torch
 
 from soups.bench import moo_setup as ms
 
-BENCH_MODES = ("linear", "linear_per_stream", "modo", "modo_layers", "layers_first", "layers_last", "layers_all",
+BENCH_MODES = ("linear", "linear_per_stream", "modo", "modo_per_stream", "modo_layers", "layers_first", "layers_last", "layers_all",
                "layers_amortized", "modo_sketch", "fast", "torchjd")
 GROWTH_MODES = ("linear", "fast", "modo")
 GROWTH_M = (3, 8, 13, 18, 23, 28, 33, 38, 43)
@@ -246,8 +247,8 @@ def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growt
     result = {"modes": first["modes"], "model": first["model"], "objectives": len(ms.suite(models[0])),
               "by_model": by_model,
               "device": _device_name(device), "threads": threads, "steps": steps, "warmup": warmup,
-              "encoder_forward": {mode: "joint" if ms.make_config("tiny", mode, ms.SUITE).joint_encoder_forward()
-                                  else "per_stream" for mode in first["modes"]}}
+              "encoder_forward": {mode: _encoder_forward(ms.make_config("tiny", mode, ms.SUITE))
+                                  for mode in first["modes"]}}
     if growth:
         ms_values = tuple(growth_m) if growth_m else GROWTH_M[:2] if quick else GROWTH_M
         gcommon = dict(common, batch_cuts=growth_cuts, steps=min(steps, 3), pairs=min(steps, 3))
@@ -255,6 +256,11 @@ def run_moo_bench(models=("tiny", "mid"), steps: int = 5, warmup: int = 1, growt
                                 seconds=seconds, model="tiny", streams=1, steps=gcommon["steps"])
     result["loadavg"] = {"start": load0, "end": open("/proc/loadavg").read().split()[:3]}
     return result
+
+
+def _encoder_forward(cfg) -> str:
+    """How a mode's config runs the encoder: ``joint``, ``per_half`` or ``per_stream``."""
+    return "joint" if cfg.joint_encoder_forward() else "per_half" if cfg.half_encoder_forward() else "per_stream"
 
 
 def _device_name(device: str) -> str:

@@ -9,7 +9,7 @@ identically initialised model. Tokenizers are faked (only ``vocab_size`` is read
 
 One step (:func:`train_step`) mirrors :func:`soups.train.step.train_step` without the data side (no batch
 fetching, SpecAugment or logging): the encoder forward (``train.encoder_forward``: per stream for MoDo and
-torchjd), every objective's loss (on two batch halves for the dynamic modes), the engine's backward, gradient
+torchjd, per batch half for faithful/layers MoDo), every objective's loss (on two batch halves for the dynamic modes), the engine's backward, gradient
 clipping, AdamW. ``torchjd`` replaces the engine by :class:`TorchJDEngine` (its heads read the encoder's own
 graph: ``split_heads=False``). The helpers at the end measure memory inside the worker processes.
 """
@@ -72,7 +72,7 @@ MODES = {"linear": ("linear", "none"), "modo": ("faithful", "halves"), "modo_lay
          "modo_sketch": ("faithful", "halves"), "fast": ("fast", "halves"), "torchjd": ("linear", "none"),
          "layers_first": ("layers", "halves"), "layers_last": ("layers", "halves"),
          "layers_all": ("layers", "halves"), "layers_amortized": ("layers", "halves"),
-         "linear_per_stream": ("linear", "none")}
+         "linear_per_stream": ("linear", "none"), "modo_per_stream": ("faithful", "halves")}
 
 
 def forced_layers(mode: str, num_blocks: int) -> dict:
@@ -119,9 +119,11 @@ def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int =
                     "sketch": {"k": SKETCH_K if mode == "modo_sketch" else 0},
                     "layers": forced_layers(mode, blocks),
                     "update_every": AMORTIZE_K if mode == "layers_amortized" else 1},
-            # torchjd's Jacobian, like faithful MoDo's, is cheapest with one encoder call per stream
+            # torchjd's Jacobian is cheapest with one encoder call per stream; faithful/layers MoDo with one per
+            # batch half (auto); modo_per_stream: faithful MoDo with one call per stream, as before that
             "train": {"warmup_steps": 1, "bf16": True,
-                      "encoder_forward": "per_stream" if mode in ("torchjd", "linear_per_stream") else "auto"}}
+                      "encoder_forward": "per_stream" if mode in ("torchjd", "linear_per_stream", "modo_per_stream")
+                      else "auto"}}
     return load_config(None, [], data=data)
 
 
@@ -188,7 +190,7 @@ def train_step(s: Setup, step: int) -> dict:
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if s.device.type == "cuda" and cfg.train.bf16 \
         else torch.autocast("cpu", enabled=False)
     with autocast:
-        views = model.encode(s.batches, joint=cfg.joint_encoder_forward())
+        views = model.encode(s.batches, joint=cfg.joint_encoder_forward(), halves=cfg.half_encoder_forward())
         terms, _ = step_terms(model, views, s.batches, halves=cfg.moo.double_sampling == "halves",
                               split_heads=not isinstance(s.moo, TorchJDEngine))
     s.moo.set_position(step, 0)

@@ -84,6 +84,10 @@ class StepTerms:
     head_params: list[list[nn.Parameter]]      # [m] the objective's own parameters
     sample_weights: list[list[float]] | None = None
     head_inputs: list[list[Tensor]] | None = None  # [m] leaves the heads read (detached copies of the taps)
+    # [m][j] the sample that tap j of objective m belongs to, when each sample has taps of its own (one
+    # encoder call per batch half: a sample's VJP then traverses only its own half's graph); None for an
+    # objective whose samples share its taps (``sample_rows`` picks their rows)
+    tap_samples: list[list[int] | None] | None = None
 
     @property
     def num_samples(self) -> int:
@@ -92,6 +96,10 @@ class StepTerms:
     @property
     def local(self) -> list[bool]:
         return [bool(ls) for ls in self.losses]
+
+    def own_taps(self, m: int) -> list[int] | None:
+        """The sample of each of objective m's taps, or None when its samples share the taps."""
+        return self.tap_samples[m] if self.tap_samples is not None else None
 
     def mean_losses(self) -> list[Tensor | None]:
         return [sum(ls) / len(ls) if ls else None for ls in self.losses]
@@ -246,13 +254,18 @@ class GradientEngine:
             raise NonFiniteStep(m, what)
         return what
 
-    def _sample_cotangents(self, terms: StepTerms, tap_grads, m: int) -> list[list[Tensor]]:
-        """Per sample s: the cotangents of objective m's taps for the gradient of its loss on sample s.
+    def _sample_cotangents(self, terms: StepTerms, tap_grads, m: int) -> list[list[Tensor | None]]:
+        """Per sample s: the cotangents of objective m's taps for the gradient of its loss on sample s
+        (None at a tap of another sample: :attr:`StepTerms.tap_samples`).
 
-        ``tap_grads`` belong to the mean over samples (1/S Σ_s l_m^s); rows of different samples are
-        disjoint, so the gradient of l_m^s alone is S × (those rows of the tap gradient)."""
+        ``tap_grads`` belong to the mean over samples (1/S Σ_s l_m^s); rows (or taps) of different samples
+        are disjoint, so the gradient of l_m^s alone is S × (its rows of the tap gradient)."""
         if not terms.local[m]:
             return [[] for _ in range(terms.num_samples)]
+        own = terms.own_taps(m)
+        if own is not None:
+            S = terms.num_samples
+            return [[g * S if own[j] == s else None for j, g in enumerate(tap_grads[m])] for s in range(S)]
         if terms.sample_rows is None or terms.num_samples == 1:
             return [tap_grads[m]]
         scale = GradientEngine._row_scale(terms, m)
@@ -277,11 +290,19 @@ class GradientEngine:
                 if not cots:  # computed by another process: a zero row, filled in by ``reduce``
                     per_sample[s].append(params[0].new_zeros(size))
                     continue
-                grads = torch.autograd.grad(terms.taps[m], params, cots, retain_graph=True, allow_unused=True)
+                grads = self._vjp(terms.taps[m], cots, params)
                 per_sample[s].append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
                                                 for p, g in zip(params, grads)]))
         G = [torch.stack(rows) for rows in per_sample]
         return [self.reduce(g) for g in G] if self.reduce is not None else G
+
+    @staticmethod
+    def _vjp(taps: list[Tensor], cots: list[Tensor | None], params: list[nn.Parameter]) -> tuple:
+        """Gradients of ``params`` for cotangents ``cots`` at ``taps`` (taps without one are left out, so the
+        backward does not traverse their graph); the graph is kept."""
+        pairs = [(t, c) for t, c in zip(taps, cots) if c is not None]
+        return torch.autograd.grad([t for t, _ in pairs], params, [c for _, c in pairs], retain_graph=True,
+                                   allow_unused=True)
 
     def _batched_jacobians(self, terms, tap_grads, params: list[nn.Parameter]) -> list[Tensor]:
         """:meth:`_jacobians` in ONE backward batched over the M·S cotangents (``is_grads_batched``: vmap over
@@ -295,7 +316,8 @@ class GradientEngine:
         flat = params[0].new_zeros(len(local) * S, size)
         if local:
             taps = [t for m in local for t in terms.taps[m]]
-            batched = [torch.stack([cots[k][s][j] if k == m else torch.zeros_like(tap) for k in local for s in range(S)])
+            batched = [torch.stack([cots[k][s][j] if k == m and cots[k][s][j] is not None else torch.zeros_like(tap)
+                                    for k in local for s in range(S)])
                        for m in local for j, tap in enumerate(terms.taps[m])]
             grads = torch.autograd.grad(taps, params, batched, retain_graph=True, allow_unused=True,
                                         is_grads_batched=True)
@@ -314,7 +336,7 @@ class GradientEngine:
             for s, cots in enumerate(self._sample_cotangents(terms, tap_grads, m)):
                 if not cots:  # another process's objective: its row arrives through ``reduce``
                     continue
-                grads = torch.autograd.grad(terms.taps[m], self.shared, cots, retain_graph=True, allow_unused=True)
+                grads = self._vjp(terms.taps[m], cots, self.shared)
                 for i, g in enumerate(grads):
                     if g is not None:
                         sk.add_row(m, i, g, sample=s)
@@ -334,11 +356,10 @@ class GradientEngine:
     def _combine(G: list[Tensor], w: Tensor, local: list[bool] | None = None) -> Tensor:
         """d = wᵀ mean_s(G_s) (docs/method.md, "MoDo": λᵀ(G1 + G2)/2), over this process's objectives only
         (``local``): under objective parallelism the processes' parts are summed afterwards."""
-        mean = sum(G) / len(G)
-        w = w.to(mean)
+        w = w.to(G[0])
         if local is not None and not all(local):
             w = w * torch.tensor(local, dtype=w.dtype, device=w.device)
-        return w @ mean
+        return sum(w @ g for g in G) / len(G)   # λᵀG1 + λᵀG2: no (M × P) copy of the mean
 
     @staticmethod
     def _assign(params: list[nn.Parameter], flat: Tensor) -> None:
@@ -380,6 +401,10 @@ class GradientEngine:
         ``(B, T, D)`` tap gradients (what keeps fast mode near linear as M grows)."""
         if not terms.local[m]:
             return [None] * max(1, terms.num_samples)
+        own = terms.own_taps(m)
+        if own is not None:
+            return [torch.cat([g.reshape(-1, g.shape[-1]).sum(0) * terms.num_samples
+                               for j, g in enumerate(tap_grads[m]) if own[j] == s]) for s in range(terms.num_samples)]
         if terms.sample_rows is None or terms.num_samples == 1:
             return [torch.cat([g.reshape(-1, g.shape[-1]).sum(0) for g in tap_grads[m]])]
         rows_sums = [g.reshape(g.shape[0], -1, g.shape[-1]).sum(1) for g in tap_grads[m]]   # (B, D) per tap
@@ -390,7 +415,9 @@ class GradientEngine:
     @staticmethod
     def _tap_width(terms: StepTerms) -> int:
         """Length of one objective's pooled tap vector (the same for every objective)."""
-        return next(sum(t.shape[-1] for t in ts) for ts in terms.taps if ts)
+        m = next(m for m, ts in enumerate(terms.taps) if ts)
+        own = terms.own_taps(m)
+        return sum(t.shape[-1] for j, t in enumerate(terms.taps[m]) if own is None or own[j] == 0)
 
     def _layers_backward(self, terms, tap_grads, rec: StepRecord) -> None:
         """Layer-wise conflict selection (see the module docstring); fills ``rec``."""

@@ -53,10 +53,12 @@ class TrainConfig:
     precision: Literal["float32", "float64"] = "float32"  # float64: for verification (e.g. exactness checks)
     threads: int | None = None           # torch intra-op threads on CPU (None: torch default)
     # joint: one encoder call over every stream's utterances; per_stream: one call per stream, so that an
-    # objective's backward only traverses its own stream (faithful/layers: ~5x cheaper on CPU, soups bench moo).
-    # auto: joint in linear/fast mode (one backward: the bigger batch uses threads better), per_stream in
-    # faithful/layers mode (see ExperimentConfig.joint_encoder_forward)
-    encoder_forward: Literal["auto", "joint", "per_stream"] = "auto"
+    # objective's backward only traverses its own stream (faithful/layers: ~5x cheaper on CPU, soups bench moo);
+    # per_half: one call per batch half of each stream (MoDo's double sampling), so that each half's
+    # per-objective backward traverses only its own half. auto: joint in linear/fast mode (one backward: the
+    # bigger batch uses threads better), per_half in faithful/layers mode with double sampling "halves",
+    # else per_stream (see ExperimentConfig.joint_encoder_forward)
+    encoder_forward: Literal["auto", "joint", "per_stream", "per_half"] = "auto"
     init_from: str | None = None         # start from this checkpoint's weights (same name and shape)
     freeze: list[str] = field(default_factory=list)  # encoder | layer:<group> | objective selectors
     parallel: Literal["data", "objective"] = "data"   # under torchrun: split batches, or objectives (streams)
@@ -182,6 +184,16 @@ class ExperimentConfig:
         if self.train.encoder_forward != "auto":
             return self.train.encoder_forward == "joint"
         return self.moo.mode in ("linear", "fast")
+
+    def half_encoder_forward(self) -> bool:
+        """Whether the encoder runs once per batch half of each stream (``train.encoder_forward``:
+        ``per_half``, or ``auto`` in faithful/layers mode with double sampling ``halves``): each half's
+        per-objective VJPs then traverse only that half's graph. Only where the engine takes per-sample
+        gradients; otherwise the stream's single call serves."""
+        if self.moo.mode == "linear" or self.moo.double_sampling != "halves" or self.joint_encoder_forward():
+            return False
+        return self.train.encoder_forward == "per_half" or (self.train.encoder_forward == "auto"
+                                                           and self.moo.mode in ("faithful", "layers"))
 
 
 def load_config(path: str | Path | None, overrides: list[str] = (), data: dict | None = None) -> ExperimentConfig:

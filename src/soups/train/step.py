@@ -123,7 +123,7 @@ def step_terms(model: MultiTaskModel, views: dict, batches: dict, halves: bool, 
     """The loss → gradient hand-off: every objective's losses, taps, sample rows and heads from the model,
     assembled into the :class:`StepTerms` of :meth:`MultiObjective.backward_terms`; plus the outputs to log."""
     parts, outputs = model.objective_losses(views, batches, halves, split_heads)
-    terms = StepTerms([], [], [] if halves else None, [], [], [] if split_heads else None)
+    terms = StepTerms([], [], [] if halves else None, [], [], [] if split_heads else None, [])
     for name, obj in model.objectives.items():
         part = parts[name]
         terms.losses.append(part.losses if part else [])
@@ -134,6 +134,7 @@ def step_terms(model: MultiTaskModel, views: dict, batches: dict, halves: bool, 
             terms.sample_rows.append(part.rows if part else [])
         if split_heads:
             terms.head_inputs.append(part.head_inputs if part else [])
+        terms.tap_samples.append(part.tap_samples if part else None)
     return terms, outputs
 
 
@@ -143,9 +144,9 @@ def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, StepRecord]:
     cfg, model = ctx.cfg, ctx.model
     batches = next_batches(ctx, micro)
     with ctx.autocast():
-        views = model.encode(batches, joint=cfg.joint_encoder_forward())
-        terms, outputs = step_terms(model, views, batches, halves=cfg.moo.double_sampling == "halves"
-                                    and cfg.moo.mode != "linear")
+        halves = cfg.moo.double_sampling == "halves" and cfg.moo.mode != "linear"
+        views = model.encode(batches, joint=cfg.joint_encoder_forward(), halves=cfg.half_encoder_forward())
+        terms, outputs = step_terms(model, views, batches, halves=halves)
     if ctx.comm is not None:
         ctx.comm.normalize_losses(terms)  # data parallel: exact global means
     ctx.moo.set_position(ctx.step, ctx.epoch)
