@@ -50,6 +50,21 @@ def test_bad_values_name_the_key(override, key, text):
     assert err.value.key == key and text in str(err.value)
 
 
+@pytest.mark.parametrize("override,key,text", [
+    ("moo.hierarchy={formulation: vm, levels: [[asr_fr], [st_fr_en], [ssl]], "
+     "penalties: [{initial: 0.1, increase: 0.02, cap: 1.5}]}", "moo.hierarchy.penalties", "need 2 penalty"),
+    ("moo.hierarchy={formulation: vm, levels: [[asr_fr], [nope]]}", "moo.hierarchy.levels[1]", "unknown objective"),
+    ("moo.hierarchy={formulation: vc, levels: [[asr_fr, st_fr_en, ssl]]}", "moo.hierarchy.levels", "2 level(s)"),
+    ("moo.hierarchy={formulation: vm}", "moo.hierarchy.levels", "needs its levels"),
+])
+def test_the_hierarchy_is_checked_at_load(override, key, text):
+    """Levels and penalty schedules are checked against the objectives when the config loads, before any
+    tokenizer or model is built."""
+    with pytest.raises(ConfigError) as err:
+        cfg(override)
+    assert err.value.key == key and text in str(err.value)
+
+
 def test_structural_errors():
     with pytest.raises(ConfigError, match="duplicate objective"):
         load_config(None, data={"objectives": [BASE["objectives"][0]] * 2})

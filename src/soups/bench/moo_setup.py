@@ -25,7 +25,7 @@ from soups.data.batch import Batch
 from soups.data.tokenizer import NUM_SPECIAL
 from soups.moo.record import StepRecord
 from soups.train import build
-from soups.train.step import step_terms
+from soups.train.step import forward_terms
 from soups.train.config import ExperimentConfig, load_config
 
 # The 10 objectives of the paper's CoVoST 2 setup (configs/demo.yaml): 5 ASR CTC, 4 X->En decoders, BEST-RQ.
@@ -190,9 +190,7 @@ def train_step(s: Setup, step: int) -> dict:
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if s.device.type == "cuda" and cfg.train.bf16 \
         else torch.autocast("cpu", enabled=False)
     with autocast:
-        views = model.encode(s.batches, joint=cfg.joint_encoder_forward(), halves=cfg.half_encoder_forward())
-        terms, _ = step_terms(model, views, s.batches, halves=cfg.moo.double_sampling == "halves",
-                              split_heads=not isinstance(s.moo, TorchJDEngine))
+        terms, _ = forward_terms(model, cfg, s.batches, split_heads=not isinstance(s.moo, TorchJDEngine))
     s.moo.set_position(step, 0)
     info = s.moo.backward_terms(terms)
     params = [p for p in model.parameters() if p.grad is not None]

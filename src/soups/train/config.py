@@ -139,6 +139,7 @@ class ExperimentConfig:
                               "targets follow its frontend); a transformers backbone was pretrained "
                               "self-supervised already: drop the ssl objective")
         self._validate_word_lm()
+        self._validate_hierarchy()
         used = set(self.supervised_langs) | {lang for o in self.objectives if o.task == "ssl"
                                              for lang in (o.langs or self.supervised_langs)}
         for key in ("train_sources", "dev_sources", "test_sources", "ssl_sources", "subset_fraction", "upsample"):
@@ -146,6 +147,21 @@ class ExperimentConfig:
             if unused:
                 raise ConfigError(f"data.{key}", f"language(s) {unused} are used by no objective",
                                   choices=sorted(used))
+
+    def _validate_hierarchy(self) -> None:
+        """``moo.hierarchy`` against the objectives — levels (names, presets), penalty schedules per level,
+        the weighting and its options — at load, before tokenizers or the model are built: the hierarchy the
+        trainer will build (:func:`soups.train.build.build_moo`), built once and dropped."""
+        from soups.moo.hierarchy import Hierarchy
+
+        try:
+            Hierarchy(self.moo.hierarchy, [o.name for o in self.objectives], key="moo.hierarchy",
+                      ssl=[o.name for o in self.objectives if o.task == "ssl"],
+                      tags={o.name: {"task": o.task, "lang": o.lang or ""} for o in self.objectives})
+        except ConfigError:
+            raise
+        except (ValueError, TypeError) as err:
+            raise ConfigError("moo.hierarchy", str(err)) from None
 
     def _validate_word_lm(self) -> None:
         """A word n-gram (``eval.lm.word_order``) spells words from characters: at least one CTC tokenizer

@@ -138,15 +138,21 @@ def step_terms(model: MultiTaskModel, views: dict, batches: dict, halves: bool, 
     return terms, outputs
 
 
+def forward_terms(model: MultiTaskModel, cfg, batches: dict, split_heads: bool = True) -> tuple[StepTerms, dict]:
+    """The forward half of a step: the encoder as ``train.encoder_forward`` says (joint, per stream or per
+    batch half), then every objective's losses on its samples (two halves for MoDo's double sampling)."""
+    halves = cfg.moo.double_sampling == "halves" and cfg.moo.mode != "linear"
+    views = model.encode(batches, joint=cfg.joint_encoder_forward(), halves=cfg.half_encoder_forward())
+    return step_terms(model, views, batches, halves=halves, split_heads=split_heads)
+
+
 def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, StepRecord]:
     """Forward and the multi-objective backward on one micro-batch: gradients add up in ``.grad``;
     returns (per-objective outputs, the backward's :class:`StepRecord`)."""
     cfg, model = ctx.cfg, ctx.model
     batches = next_batches(ctx, micro)
     with ctx.autocast():
-        halves = cfg.moo.double_sampling == "halves" and cfg.moo.mode != "linear"
-        views = model.encode(batches, joint=cfg.joint_encoder_forward(), halves=cfg.half_encoder_forward())
-        terms, outputs = step_terms(model, views, batches, halves=halves)
+        terms, outputs = forward_terms(model, cfg, batches)
     if ctx.comm is not None:
         ctx.comm.normalize_losses(terms)  # data parallel: exact global means
     ctx.moo.set_position(ctx.step, ctx.epoch)
