@@ -307,6 +307,33 @@ def test_layers_reading_b_weights_the_whole_model_by_the_selected_layers_gram(fi
     assert calls == [] and torch.equal(info2.weights, info.weights)
 
 
+@pytest.mark.parametrize("fixed", [["a"], ["b"], ["a", "bias"]])
+def test_layers_reading_a_dynamic_on_the_selected_static_elsewhere(fixed):
+    """Reading (a): each selected layer gets λ_layerᵀ G_layer (MGDA of its own Gram in closed form), every
+    other shared layer the static VS update (1/M each) — whether the engine takes every layer's rows (the
+    input-side layer "a" selected: its VJPs traverse everything anyway) or one static backward."""
+    model = Toy(m=2)
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(5))
+    engine = GradientEngine("layers", Hierarchy({"formulation": "vs", "weighting": "mgda"}, ["o0", "o1"]),
+                            model.shared())
+    engine.selector.fix(fixed)
+    t = model.terms(x, halves=False)
+    want = []
+    for name, ps in model.shared().items():
+        G = torch.stack([flat_grads(ls[0], ps) for ls in t.losses])
+        want.append((_mgda_weights(G).float() if name in fixed else torch.full((2,), 0.5)) @ G)
+    calls = []
+    backward = torch.autograd.backward
+    torch.autograd.backward = lambda *a, **k: calls.append(1) or backward(*a, **k)
+    try:
+        info = engine.backward(t, 0, 0)
+    finally:
+        torch.autograd.backward = backward
+    assert info.selected == fixed
+    torch.testing.assert_close(shared_grad(model), torch.cat(want), atol=1e-5, rtol=1e-5)
+    assert calls == ([] if "a" in fixed else [1])   # rows of every layer replace the static backward
+
+
 def test_layers_fixed_selection_reading_a_matches_a_probed_one():
     """A fixed selection gives what a probe that selects the same layers gives (reading (a))."""
     torch.manual_seed(1)

@@ -430,7 +430,11 @@ class GradientEngine:
             rec.layer_scores, rec.gram = dict(self.selector.scores), sum(grams[1:], grams[0]).K
         rec.selected = selected = [n for n in self.layer_groups if n in self.selector.selected]
         if selected and blocks is None and (self.layers_apply == "layers" or rec.updated):
-            groups = {n: self.layer_groups[n] for n in selected}  # exact per-objective gradients of these only
+            # exact per-objective gradients of the selected layers only — or, in reading (a) when the input-side
+            # layer is selected, of every layer: those VJPs traverse the whole encoder anyway, and the rows
+            # replace the static backward (below)
+            every = self.layers_apply == "layers" and next(iter(self.layer_groups)) in selected
+            groups = self.layer_groups if every else {n: self.layer_groups[n] for n in selected}
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, [p for ps in groups.values() for p in ps]),
                                         groups)
         grams = {name: self._finite(self._gram(blocks[name])) for name in selected} if blocks else {}
@@ -442,13 +446,19 @@ class GradientEngine:
             self._shared_backward(terms, tap_grads, self.last_weights)
             return
         rec.weights = static_w = self.static.static_weights(epoch, step)
+        for name in selected:
+            if rec.updated or name not in self.last_layer_weights:
+                self.last_layer_weights[name] = self.selector.weights_for(name, grams[name], epoch, step)
+        if blocks is not None and len(blocks) == len(self.layer_groups):  # every layer's rows at hand: combine
+            for name, bs in blocks.items():                                # them, no static backward
+                w = self.last_layer_weights[name] if name in selected else static_w
+                self._assign(self.layer_groups[name], self._combine(bs, w, terms.local))
+            return
         # what earlier micro-batches accumulated in the selected layers (train.accumulate), kept through the
         # static backward, whose contribution to these layers is replaced by the dynamic one below
         before = {id(p): None if p.grad is None else p.grad.clone() for n in selected for p in self.layer_groups[n]}
         self._shared_backward(terms, tap_grads, static_w)  # every layer gets the static update …
         for name in selected:                               # … replaced by the dynamic one where conflicting
-            if rec.updated or name not in self.last_layer_weights:
-                self.last_layer_weights[name] = self.selector.weights_for(name, grams[name], epoch, step)
             for p in self.layer_groups[name]:
                 p.grad = before[id(p)]
             self._assign(self.layer_groups[name],
