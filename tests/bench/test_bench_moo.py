@@ -14,9 +14,11 @@ from soups.bench.moo import BENCH_MODES, GROWTH_MODES
 from soups.cli import main
 
 
-# every engine code path once: layers_first/last/all differ only in the fixed list and linear_per_stream only
-# in the encoder call (all built and stepped by the unit tests below); layers_amortized's period timing runs here
-QUICK_MODES = [m for m in BENCH_MODES if m not in ("layers_first", "layers_last", "layers_all", "linear_per_stream")]
+# every engine code path once: layers_first/last/all differ only in the fixed list, linear_per_stream and
+# modo_per_stream only in the encoder call (all built and stepped by the unit tests below and
+# tests/train/test_encoder_forward.py); layers_amortized's period timing and streamed probe run here
+QUICK_MODES = [m for m in BENCH_MODES if m not in ("layers_first", "layers_last", "layers_all", "linear_per_stream",
+                                                   "modo_per_stream")]
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +97,13 @@ def test_sketch_mode_is_faithful_modo_with_a_sketched_gram():
 
 @pytest.mark.slow
 def test_forced_layer_modes_select_without_probing(result):
+    """layers_amortized's timed steps keep the fixed selection (whole λ periods, no probe); its streamed probe
+    step is measured on its own and folded into the amortized ratio."""
     r = result["modes"]["layers_amortized"]
-    assert "probe_step_s" not in r and len(r["paired_ratios"]) == ms.AMORTIZE_K
+    assert len(r["paired_ratios"]) == ms.AMORTIZE_K and r["selected_layers"] == ["frontend", "block.0"]
+    assert r["probe_step_s"] > 0 and r["probe_peak_mb"] > 0 and r["steady_peak_mb"] > 0
+    assert r["ratio_time_amortized"] == pytest.approx((r["ratio_time_probe"] + 49 * r["ratio_time"]) / 50)
+    assert "probe_step_s" not in result["modes"]["modo"]
 
 
 @pytest.mark.parametrize("mode,fixed,apply,every", [
@@ -116,6 +123,17 @@ def test_forced_layer_modes_build_the_engine_they_name(mode, fixed, apply, every
     assert info.selected == fixed and info.layer_scores is None
     mid = ms.make_config("mid", "layers_last", ms.SUITE[:2])
     assert mid.moo.layers.fixed == ["block.5"]
+
+
+def test_modo_runs_one_encoder_call_per_half_and_modo_per_stream_one_per_stream():
+    from soups.bench.moo import _encoder_forward
+
+    for mode, forward in (("modo", "per_half"), ("modo_per_stream", "per_stream"), ("linear", "joint")):
+        cfg = ms.make_config("tiny", mode, ms.SUITE[:2], batch_cuts=2)
+        assert _encoder_forward(cfg) == forward
+    s = ms.build_setup(ms.make_config("tiny", "modo_per_stream", ms.SUITE[:2], batch_cuts=2), 1.0, "cpu",
+                       "modo_per_stream")
+    assert s.moo.engine.mode == "faithful" and ms.train_step(s, 0).weights.shape == (2,)
 
 
 def test_a_fixed_selection_must_name_the_models_layer_groups(capsys):

@@ -334,6 +334,35 @@ def test_layers_reading_a_dynamic_on_the_selected_static_elsewhere(fixed):
     assert calls == ([] if "a" in fixed else [1])   # rows of every layer replace the static backward
 
 
+@pytest.mark.parametrize("apply", ["layers", "encoder"])
+def test_a_streamed_probe_selects_like_an_exact_one_without_holding_every_layer(apply):
+    """``sketch_k`` > 0: the probe folds each (objective, sample) gradient into per-layer count sketches; no
+    per-objective Jacobian of the whole shared model is ever stacked, the scores match the exact probe's
+    within the sketch's error, and the update that follows is the exact-probe engine's."""
+    from soups.moo.layers import LayerSelector
+
+    x = torch.randn(8, 4, generator=torch.Generator().manual_seed(4))
+    results = []
+    for k in (0, 8192):
+        model = Toy(m=3)
+        h = Hierarchy({"formulation": "vs", "weighting": "mgda"}, ["o0", "o1", "o2"])
+        engine = GradientEngine("layers", h, model.shared(), LayerSelector(h, threshold=-0.45, sketch_k=k),
+                                layers_apply=apply)
+        sizes, jac = [], engine._jacobians
+        engine._jacobians = lambda t, g, params: sizes.append(len(params)) or jac(t, g, params)
+        info = engine.backward(model.terms(x), 0, 0)
+        results.append((info, shared_grad(model), sizes))
+    (exact, g_exact, sizes_exact), (streamed, g_streamed, sizes_streamed) = results
+    assert exact.selected == streamed.selected == ["a"]     # scores a -0.56, b and bias -0.39
+    assert sizes_exact == [5]                                  # the exact probe: every shared tensor at once
+    # streamed: no such probe; then the rows the update needs — reading (a) with the input-side layer selected
+    # takes every layer's (see the reading (a) test), reading (b) the selected layer's (weight and bias of a)
+    assert sizes_streamed == ([5] if apply == "layers" else [2])
+    for name, score in exact.layer_scores.items():
+        assert streamed.layer_scores[name] == pytest.approx(score, abs=0.1)
+    torch.testing.assert_close(g_streamed, g_exact)
+
+
 def test_layers_fixed_selection_reading_a_matches_a_probed_one():
     """A fixed selection gives what a probe that selects the same layers gives (reading (a))."""
     torch.manual_seed(1)

@@ -107,3 +107,42 @@ def test_accumulated_statistic_selects_from_the_sum_of_the_probes():
     with pytest.raises(ConfigError) as err:
         LayerSelector(h, statistic="median")
     assert err.value.key == "moo.layer_selection.statistic"
+
+
+def _stream(selector, blocks: dict) -> frozenset:
+    """Feed one probe's rows (layer -> M×P) through the streamed path: one row and parameter at a time."""
+    sketches = selector.probe_sketches(list(blocks))
+    for name, G in blocks.items():
+        for m, row in enumerate(G):
+            for i, part in enumerate(row.split(max(1, len(row) // 3))):   # several "parameters" per layer
+                sketches[name].add_row(m, i, part, sample=0)
+    return selector.select_from_sketches(sketches)
+
+
+def test_streamed_probes_estimate_the_accumulated_statistic():
+    """Count-sketched probes (``sketch_k``): the accumulated sums are M×k, and their cosines estimate the exact
+    accumulated ones (error ~1/√k) — the same selection on the example above, and on random layers whose
+    exact scores are far from the threshold; the sums survive a checkpoint."""
+    h = Hierarchy.single_level(["x", "y", "z"])
+    gen = torch.Generator().manual_seed(3)
+    base = torch.randn(3, 3000, generator=gen, dtype=torch.float64)
+    conflict = torch.stack([base[0], -0.8 * base[0] + 0.6 * base[1], base[2]])  # cos(x, y) = -0.8
+    aligned = torch.stack([base[0], base[0] + 0.3 * base[1], base[0] + 0.3 * base[2]])
+    exact, sk = LayerSelector(h), LayerSelector(h, sketch_k=4096, seed=7)
+    for _ in range(3):
+        probe = {n: G + 0.2 * torch.randn(G.shape, generator=gen, dtype=torch.float64)
+                 for n, G in (("conflict", conflict), ("aligned", aligned))}
+        picked_exact = exact.select_from_blocks(probe)
+        picked_sketch = _stream(sk, probe)
+    assert picked_exact == picked_sketch == {"conflict"}
+    assert sk.sums["conflict"].shape == (3, 4096)
+    for name in ("conflict", "aligned"):
+        assert sk.scores[name] == pytest.approx(exact.scores[name], abs=0.1)
+    back = LayerSelector(h, sketch_k=4096, seed=7)
+    back.load_state_dict(sk.state_dict())
+    more = {"conflict": conflict, "aligned": aligned}
+    assert _stream(back, more) == _stream(sk, more)
+    assert back.scores == pytest.approx(sk.scores)
+    with pytest.raises(ConfigError) as err:
+        LayerSelector(h, sketch_k=-1)
+    assert err.value.key == "moo.layer_selection.probe_sketch_k"

@@ -42,6 +42,7 @@ def test_overrides_parse_yaml_values_including_list_items():
     ("objectives.0.head=rnnt", "objectives[0].head", "valid choices: ctc"),
     ("objectives.7.weight=1", "objectives.7", "out of range"),
     ("moo.update_every=0", "moo.update_every", ">= 1"),
+    ("moo.layers.probe_sketch_k=-1", "moo.layers.probe_sketch_k", ">= 0"),
     ("train.betas=0.9", "train.betas", "expected a list"),
 ])
 def test_bad_values_name_the_key(override, key, text):

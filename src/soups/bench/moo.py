@@ -19,7 +19,8 @@ the conflicting layers only; a probe of all layers every ``moo.layers.refresh_ev
 separately), ``layers_first`` / ``layers_last`` / ``layers_all`` (reading (a) with a fixed selection:
 frontend + block 0, the last block, every layer; no probes), ``layers_amortized`` (reading (b): λ from the
 frontend + block 0 Gram every 10 steps, one weighted backward per step; timed as the mean over whole
-periods), ``modo_sketch`` (faithful MoDo with the Gram estimated from a ``moo.sketch.k`` = 64-column count
+periods; its probe step — every layer's gradients streamed into 1024-column count sketches — timed and
+profiled on its own, ``probe_*`` and ``ratio_time_amortized`` as for ``modo_layers``), ``modo_sketch`` (faithful MoDo with the Gram estimated from a ``moo.sketch.k`` = 64-column count
 sketch of each G row), ``fast`` (Gram at the encoder output, then one encoder backward) and ``torchjd``
 (``torchjd.autojac.mtl_backward`` + UPGrad). ``--modes`` runs a subset (linear always).
 
@@ -42,6 +43,7 @@ processes, so they are also compared in ONE process with alternated steps (``rat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -89,9 +91,10 @@ def _measure(s, spec: dict, base_rss: float, first: int, steps: int, train_step)
 
 
 def _layers_probe(s, spec: dict, base_rss: float, out: dict, train_step) -> None:
-    """modo_layers: one more probe of every layer (a step index multiple of refresh_every), timed."""
+    """modo_layers (and layers_amortized): one more probe of every layer (a step index multiple of
+    refresh_every), timed and profiled on its own."""
     k = s.cfg.moo.layers.refresh_every
-    probe = _measure(s, spec, base_rss, k * 1000, 1, train_step)
+    probe = _measure(s, dict(spec, mode="probe"), base_rss, k * 1000, 1, train_step)
     out.update(selected_layers=list(out["info"].selected or []), num_layers=len(s.moo.engine.layer_groups),
                probe_step_s=probe["step_s"])
     for key in ("peak_rss_mb", "peak_mb"):
@@ -100,6 +103,21 @@ def _layers_probe(s, spec: dict, base_rss: float, out: dict, train_step) -> None
             out[key] = max(out[key], probe[key])     # the probe needs every layer's G
     if s.device.type == "cpu" and spec.get("tensor_peak", True):
         out["probe_peak_mb"] = ms.tensor_peak_mb(s, k * 1001, train_step)
+
+
+@contextlib.contextmanager
+def _streamed_probe_step(s):
+    """layers_amortized runs a fixed selection (no probes); its probe step is measured on its own: the selection
+    released for one step at a multiple of ``refresh_every``, the probe streamed into count sketches
+    (``moo.layers.probe_sketch_k``), and a threshold of -1 so that no layer is selected — the step is the probe
+    plus a plain weighted backward, whatever random batches would make the probe select."""
+    sel = s.moo.engine.selector
+    fixed, threshold = sel.fixed, sel.threshold
+    sel.fixed, sel.threshold = None, -1.0
+    try:
+        yield
+    finally:
+        sel.fixed, sel.threshold, sel.selected = fixed, threshold, fixed
 
 
 def worker(spec: dict) -> dict:
@@ -115,6 +133,9 @@ def worker(spec: dict) -> dict:
     out.update(warmup_s=[round(t, 4) for t in warm], loadavg=open("/proc/loadavg").read().split()[:3])
     if spec["mode"] == "modo_layers":
         _layers_probe(s, spec, base_rss, out, ms.train_step)
+    elif spec["mode"] == "layers_amortized":
+        with _streamed_probe_step(s):
+            _layers_probe(s, spec, base_rss, out, ms.train_step)
     if s.device.type == "cpu":
         out["peak_mb"] = out["peak_rss_mb"]
         if spec.get("tensor_peak", True):

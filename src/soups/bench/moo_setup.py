@@ -67,6 +67,7 @@ VOCAB = 256          # ASR and translation vocabularies (the tiny preset's)
 SSL_CODES = 1024     # BEST-RQ codebook size (configs/demo.yaml)
 SKETCH_K = 64        # columns of the sketched Gram (mode modo_sketch)
 AMORTIZE_K = 10     # layers_amortized: λ every K steps
+PROBE_SKETCH_K = 1024   # layers_amortized: columns of the streamed probe's per-layer count sketches
 # mode -> (engine mode, double sampling)
 MODES = {"linear": ("linear", "none"), "modo": ("faithful", "halves"), "modo_layers": ("layers", "halves"),
          "modo_sketch": ("faithful", "halves"), "fast": ("fast", "halves"), "torchjd": ("linear", "none"),
@@ -84,7 +85,9 @@ def forced_layers(mode: str, num_blocks: int) -> dict:
     fixed = {"layers_first": first, "layers_last": last, "layers_all": every, "layers_amortized": first}.get(mode)
     if fixed is None:
         return {}
-    return {"fixed": fixed, "apply": "encoder" if mode == "layers_amortized" else "layers"}
+    if mode == "layers_amortized":   # its probe step is measured with streamed probes (soups.bench.moo)
+        return {"fixed": fixed, "apply": "encoder", "probe_sketch_k": PROBE_SKETCH_K}
+    return {"fixed": fixed, "apply": "layers"}
 
 
 @dataclasses.dataclass

@@ -92,7 +92,8 @@ class MultiObjective:
         selector = None
         if mode == "layers":
             selector = LayerSelector(self.hierarchy, layers.pop("rule", "min"), layers.pop("threshold", 0.0),
-                                     key=f"{prefix}layers", statistic=layers.pop("statistic", "accumulated"))
+                                     key=f"{prefix}layers", statistic=layers.pop("statistic", "accumulated"),
+                                     sketch_k=layers.pop("probe_sketch_k", 0), seed=seed)
             fixed = layers.pop("fixed", None)
             if fixed is not None:
                 if not fixed or set(fixed) - set(groups):
@@ -102,7 +103,8 @@ class MultiObjective:
         refresh, apply = int(layers.pop("refresh_every", 50)), layers.pop("apply", "layers")
         if layers:
             raise ConfigError(f"{prefix}layers", f"unknown option(s) {sorted(layers)}",
-                              choices=["rule", "threshold", "statistic", "fixed", "refresh_every", "apply"])
+                              choices=["rule", "threshold", "statistic", "fixed", "refresh_every", "apply",
+                                       "probe_sketch_k"])
         self.engine = GradientEngine(
             mode, self.hierarchy, groups, selector, refresh, int(update_every),
             reduce=all_reduce_mean if distributed else reduce, layers_apply=apply, on_nonfinite=on_nonfinite,

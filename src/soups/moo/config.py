@@ -20,9 +20,12 @@ class LayerSelectionConfig:
     statistic: Literal["accumulated", "per_step"] = "accumulated"   # the paper's (sums over probes) | one probe
     fixed: list[str] | None = None   # layer groups always treated as conflicting (no probes), e.g. [frontend, block.0]
     apply: Literal["layers", "encoder"] = "layers"   # λ per conflicting layer | λ from their Gram, whole encoder
+    # > 0: probes stream every gradient into a k-column count sketch per layer (cosines within ~1/√k; memory of a
+    # plain step), 0: exact probes holding every layer's rows at once (faithful MoDo's memory peak)
+    probe_sketch_k: int = 0
 
     def validate(self, prefix: str) -> None:
-        check_ranges(self, prefix, {"refresh_every": ">=1", "threshold": "-1..1"})
+        check_ranges(self, prefix, {"refresh_every": ">=1", "threshold": "-1..1", "probe_sketch_k": ">=0"})
 
 
 @dataclass

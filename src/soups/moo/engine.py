@@ -14,6 +14,8 @@ d = Σ_m w_m g_m with w from the hierarchy (docs/method.md, "Objectives and the 
 ``layers``    layer-wise conflict selection: every ``refresh_every`` steps a faithful probe of all layers
               selects the conflicting ones (by default from the gradients of all probes so far, the paper's
               accumulated statistic: layers.py), or the selection is fixed (``selector.fix``: no probes).
+              With ``selector.sketch_k`` > 0 the probe streams each gradient into per-layer count sketches
+              instead of holding every layer's rows (its memory stays near a plain step's).
               ``layers_apply="layers"`` (reading (a) of the paper): every step takes exact per-objective
               gradients of the selected layers only; they use their own dynamic weights, all others the
               static hierarchy weights (they always get an update). ``layers_apply="encoder"`` (reading
@@ -423,7 +425,10 @@ class GradientEngine:
         """Layer-wise conflict selection (see the module docstring); fills ``rec``."""
         blocks, epoch, step = None, rec.epoch, rec.step
         probe = self.selector.fixed is None and (step % self.refresh_every == 0 or not self.selector.scores)
-        if probe:  # every layer's per-objective gradients
+        if probe and self.selector.sketch_k:  # streamed: every layer's gradients sketched as they come, none held
+            self.selector.select_from_sketches(self._streamed_probe(terms, tap_grads))
+            rec.layer_scores = dict(self.selector.scores)
+        elif probe:  # every layer's per-objective gradients
             blocks = self._split_blocks(self._jacobians(terms, tap_grads, self.shared), self.layer_groups)
             grams = [self._finite(self._gram(bs)) for bs in blocks.values()]  # checked before the running sums
             self.selector.select_from_blocks({name: sum(bs) / len(bs) for name, bs in blocks.items()})
@@ -463,6 +468,30 @@ class GradientEngine:
                 p.grad = before[id(p)]
             self._assign(self.layer_groups[name],
                          self._combine(blocks[name], self.last_layer_weights[name], terms.local))
+
+    def _streamed_probe(self, terms: StepTerms, tap_grads) -> dict:
+        """A probe of every layer that never holds a layer's rows: each (objective, sample) VJP of the whole
+        shared model is folded parameter by parameter into its layer's count sketch and dropped
+        (:meth:`LayerSelector.probe_sketches`); the sketches are reduced across processes like G."""
+        sketches = self.selector.probe_sketches(self.layer_groups)
+        owner = [(name, i) for name, ps in self.layer_groups.items() for i in range(len(ps))]
+        for m in range(len(terms.taps)):
+            for s, cots in enumerate(self._sample_cotangents(terms, tap_grads, m)):
+                if not cots:  # another process's objective: its rows arrive through ``reduce``
+                    continue
+                for (name, i), g in zip(owner, self._vjp(terms.taps[m], cots, self.shared)):
+                    if g is not None:
+                        sketches[name].add_row(m, i, g, sample=s)
+        zeros = self.shared[0].new_zeros(len(terms.taps), self.selector.sketch_k)
+        for sk in sketches.values():
+            S = [sk.S1 if sk.S1 is not None else zeros] + ([sk.S2 if sk.S2 is not None else zeros]
+                                                            if terms.num_samples > 1 else [])
+            if self.reduce is not None:
+                S = [self.reduce(x) for x in S]
+            if not all(bool(torch.isfinite(x).all()) for x in S):
+                raise NonFiniteStep(None, "Gram")
+            sk.S1, sk.S2 = S[0], (S[1] if len(S) > 1 else None)
+        return sketches
 
     @staticmethod
     def _split_blocks(G: list[Tensor], groups: dict[str, list[nn.Parameter]]) -> dict[str, list[Tensor]]:

@@ -9,6 +9,13 @@ noisy gradients make nearly every layer look conflicting under the min rule), or
 layer's Gram only (own, persistent MoDo λ per layer); every other layer gets the static hierarchy
 weights — and always an update (the authors' skeleton left them without one, a bug).
 How often ``select`` runs (every K steps) is the trainer's choice.
+
+A probe either hands over every layer's rows at once (:meth:`LayerSelector.select_from_blocks`: faithful MoDo's
+memory peak) or, with ``sketch_k`` > 0, streams each objective's gradient into a k-column count sketch per
+layer as it is computed (:meth:`LayerSelector.probe_sketches`, :meth:`LayerSelector.select_from_sketches`):
+no layer's rows are held. The sketch Φ of each parameter is fixed for the whole run (seeded by the layer and
+parameter), so the sketches of the probes add up to the sketch of the accumulated gradients and the
+accumulated statistic stays unbiased — an M×k sum per layer instead of M×P.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from ..errors import ConfigError
 from .base import GramInfo, cosine_from_gram
 from .conflicts import STATISTICS
 from .hierarchy import Hierarchy
+from .sketch import GramSketch
 
 RULES = ("min", "mean")
 
@@ -54,6 +62,8 @@ class LayerSelector:
         rule: "min" or "mean" off-diagonal cosine. threshold: conflicting if score < threshold.
         statistic: "accumulated" (running sums of the probes' gradients, :meth:`select_from_blocks`) or
             "per_step" (each probe alone).
+        sketch_k: 0 (probes hand over exact rows) or the columns of the per-layer count sketches of streamed
+            probes; ``seed`` fixes their Φ.
 
     >>> h = Hierarchy.single_level(["a", "b"], "modo")
     >>> sel = LayerSelector(h)
@@ -64,15 +74,20 @@ class LayerSelector:
     """
 
     def __init__(self, hierarchy: Hierarchy, rule: str = "min", threshold: float = 0.0,
-                 key: str = "moo.layer_selection", statistic: str = "accumulated") -> None:
+                 key: str = "moo.layer_selection", statistic: str = "accumulated", sketch_k: int = 0,
+                 seed: int = 0) -> None:
         if rule not in RULES:
             raise ConfigError(f"{key}.rule", f"unknown rule {rule!r}", choices=RULES)
         if statistic not in STATISTICS:
             raise ConfigError(f"{key}.statistic", f"unknown statistic {statistic!r}", choices=STATISTICS)
         if not isinstance(threshold, (int, float)) or not math.isfinite(threshold) or not -1 <= threshold <= 1:
             raise ConfigError(f"{key}.threshold", f"must be a cosine in [-1, 1], got {threshold!r}")
+        if not isinstance(sketch_k, int) or sketch_k < 0:
+            raise ConfigError(f"{key}.probe_sketch_k", f"must be an integer >= 0 (0: exact probes), got {sketch_k!r}")
         self.hierarchy, self.rule, self.threshold, self.statistic = hierarchy, rule, float(threshold), statistic
-        self.sums: dict[str, Tensor] = {}     # accumulated statistic: Σ over probes of each layer's rows (M×P)
+        self.sketch_k, self.seed = sketch_k, int(seed)
+        self._sketches: dict[str, GramSketch] = {}
+        self.sums: dict[str, Tensor] = {}     # accumulated statistic: Σ over probes of each layer's rows (M×P or M×k)
         self.fixed: frozenset[str] | None = None  # a selection given by the user (:meth:`fix`): no probes
         self.static = hierarchy.static()
         self.selected: frozenset[str] = frozenset()
@@ -103,6 +118,26 @@ class LayerSelector:
             G = G.detach().reshape(G.shape[0], -1)
             self.sums[name] = G.clone() if name not in self.sums else self.sums[name] + G
         return self.select({name: S @ S.T for name, S in self.sums.items() if name in blocks})
+
+    def probe_sketches(self, layers) -> dict[str, GramSketch]:
+        """Empty per-layer sketches for a streamed probe (``sketch_k`` > 0): feed them with
+        ``add_row(objective, parameter index in the layer, gradient, sample)``; Φ is the same at every probe."""
+        for name in layers:
+            if name not in self._sketches:
+                self._sketches[name] = GramSketch(self.hierarchy.num_objectives, self.sketch_k,
+                                                  seed=self.seed, key=f"layer {name}")
+            self._sketches[name].S1 = self._sketches[name].S2 = None
+        return {name: self._sketches[name] for name in layers}
+
+    def select_from_sketches(self, sketches: Mapping[str, GramSketch]) -> frozenset[str]:
+        """Select from one streamed probe (:meth:`probe_sketches`, filled): its sketched Grams, or with the
+        accumulated statistic the running sums of the sketched rows (mean of the two samples)."""
+        if self.statistic == "per_step":
+            return self.select({name: sk.gram_info() for name, sk in sketches.items()})
+        for name, sk in sketches.items():
+            S = sk.S1 if sk.S2 is None else (sk.S1 + sk.S2) / 2
+            self.sums[name] = S.clone() if name not in self.sums else self.sums[name] + S
+        return self.select({name: S @ S.T for name, S in self.sums.items() if name in sketches})
 
     def is_conflicting(self, layer: str) -> bool:
         return layer in self.selected

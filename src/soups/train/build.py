@@ -282,7 +282,7 @@ def build_moo(cfg: ExperimentConfig, model: MultiTaskModel, reduce=None) -> Mult
     values raise (the trainer drops the whole step and counts it)."""
     m, lc = cfg.moo, cfg.moo.layers
     layers = {"rule": lc.rule, "threshold": lc.threshold, "statistic": lc.statistic, "fixed": lc.fixed,
-              "refresh_every": lc.refresh_every, "apply": lc.apply}
+              "refresh_every": lc.refresh_every, "apply": lc.apply, "probe_sketch_k": lc.probe_sketch_k}
     return MultiObjective(
         model.names, model.encoder, m.hierarchy, m.mode, ssl=[o.name for o in cfg.objectives if o.task == "ssl"],
         tags={o.name: {"task": o.task, "lang": o.lang or ""} for o in cfg.objectives},
