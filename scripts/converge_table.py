@@ -3,6 +3,10 @@ schedule), test WER/BLEU, the dev curve over the last third of training (start �
 between any two of its points) and the median step time.
 
     python scripts/converge_table.py runs/grid-converge --seed 0 > /tmp/table.md
+    python scripts/converge_table.py runs/grid-converge --seeds 0,1,2    # mean ± std over the finished seeds
+
+The ``--seeds`` table counts only finished cells that trained their whole schedule (a cut or running cell is
+listed as such, never averaged in).
 
 A multi-phase recipe (PT+FT) reports its last phase (trained in the cell folder; ``phases/`` holds the earlier
 ones). Reads only what the grid wrote: ``cell.json``, ``log.jsonl`` and ``config.yaml``.
@@ -63,13 +67,55 @@ def row(grid: Path, recipe_dir: Path, seed: int) -> str | None:
             f"{test.get('bleu', float('nan')):.1f} | {curve} | {'—' if secs is None else f'{secs:.2f}'} |")
 
 
+def finished(cell: Path) -> dict | None:
+    """The test averages of a finished cell that trained its whole schedule, else None."""
+    if not (cell / "cell.json").is_file():
+        return None
+    info = json.loads((cell / "cell.json").read_text())
+    if info.get("status") != "done" or not info.get("test_average"):
+        return None
+    exp = last_phase(cell)
+    max_steps = yaml.safe_load((exp / "config.yaml").read_text())["train"]["max_steps"]
+    points = dev_points(exp)
+    return info["test_average"] if points and points[-1][0] >= max_steps else None
+
+
+def mean_std(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.1f}" + (f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else "")
+
+
+def seeds_row(recipe_dir: Path, seeds: list[int]) -> str | None:
+    """Mean ± std (sample std) over the seeds whose cells finished their schedule, and each seed's pair."""
+    cells = {s: recipe_dir / f"seed{s}" for s in seeds if (recipe_dir / f"seed{s}" / "cell.json").is_file()}
+    if not cells:
+        return None
+    name = json.loads(next(iter(cells.values())).joinpath("cell.json").read_text())["recipe"]
+    done = {s: finished(c) for s, c in cells.items()}
+    ok = {s: t for s, t in done.items() if t}
+    status = {s: json.loads((c / "cell.json").read_text()).get("status") for s, c in cells.items()}
+    each = ", ".join(f"{t['wer']:.1f}/{t['bleu']:.1f}" if t else "(cut)" if status[s] == "done" else f"({status[s]})"
+                     for s, t in done.items())
+    if not ok:
+        return f"| {name} | 0 of {len(seeds)} | | | {each} |"
+    return (f"| {name} | {len(ok)} of {len(seeds)} | {mean_std([t['wer'] for t in ok.values()])} | "
+            f"{mean_std([t['bleu'] for t in ok.values()])} | {each} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("grid", type=Path)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", default=None, help="comma-separated seeds: one row per recipe, mean ± std")
     args = ap.parse_args()
     order = [r["slug"] for r in json.loads((args.grid / "grid.json").read_text())["recipes"]]
     dirs = [args.grid / s for s in order] + sorted(d for d in args.grid.iterdir() if d.is_dir() and d.name not in order)
+    if args.seeds:
+        seeds = [int(x) for x in args.seeds.split(",")]
+        print("| recipe | seeds finished | test WER (%) | test BLEU | per seed (WER/BLEU) |")
+        print("|---|---:|---:|---:|---|")
+        for line in filter(None, (seeds_row(d, seeds) for d in dirs)):
+            print(line)
+        return
     print("| recipe | steps trained | test WER (%) | test BLEU | dev WER / BLEU, last third (start → end; range) "
           "| step (s), median |")
     print("|---|---:|---:|---:|---|---:|")

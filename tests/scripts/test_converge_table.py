@@ -1,0 +1,36 @@
+"""scripts/converge_table.py --seeds: mean ± sample std over the seeds whose cells finished their whole
+schedule; a cut or unfinished cell is listed, never averaged in (a handmade grid folder)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "converge_table.py"
+
+
+def cell(root: Path, recipe: str, seed: int, status: str, wer: float, bleu: float, trained: int) -> None:
+    d = root / recipe.replace(" ", "-") / f"seed{seed}"
+    d.mkdir(parents=True)
+    (d / "cell.json").write_text(json.dumps({"recipe": recipe, "status": status,
+                                             "test_average": {"wer": wer, "bleu": bleu}}))
+    (d / "config.yaml").write_text("train:\n  max_steps: 300\n")
+    (d / "log.jsonl").write_text("".join(json.dumps({"step": s, "dev/average_wer": 50.0, "dev/average_bleu": 10.0})
+                                         + "\n" for s in range(100, trained + 1, 100)))
+
+
+def test_mean_and_std_over_finished_seeds_only(tmp_path):
+    (tmp_path / "grid.json").write_text(json.dumps({"recipes": [{"slug": "lin"}, {"slug": "moo"}]}))
+    cell(tmp_path, "lin", 0, "done", 30.0, 50.0, 300)
+    cell(tmp_path, "lin", 1, "done", 34.0, 54.0, 300)
+    cell(tmp_path, "lin", 2, "done", 90.0, 1.0, 200)          # cut at 200 of 300: not averaged
+    cell(tmp_path, "moo", 0, "running", 0.0, 0.0, 100)
+    out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), "--seeds", "0,1,2"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in out.stdout.splitlines()[2:]}
+    assert rows["lin"][:3] == ["2 of 3", "32.0 ± 2.8", "52.0 ± 2.8"]      # sample std of (30, 34) = 2.83
+    assert rows["lin"][3] == "30.0/50.0, 34.0/54.0, (cut)"
+    assert rows["moo"][0] == "0 of 3" and rows["moo"][3] == "(running)"
