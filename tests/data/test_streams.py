@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from soups.data.streams import Source, Stream, StreamConfig, synchronise
+from soups.errors import DataError
 
 
 def _collate(name, cuts):
@@ -72,6 +73,8 @@ def test_a_stream_whose_every_cut_is_filtered_out_is_an_error_not_a_hang(tiny_co
     en = Stream(StreamConfig("en", (Source("en", str(tiny_corpus), "train"),), max_cuts=4, seed=1), _collate,
                 keep=lambda cut: "too_short_for_ctc")
     synchronise([en], 10)
-    with pytest.raises(RuntimeError, match="stream 'en' has no data.*too_short_for_ctc"):
+    with pytest.raises(DataError, match="stream 'en' has no data.*too_short_for_ctc") as err:
         en.next_batch()
+    assert str(err.value).startswith(str(tiny_corpus))   # names the manifest, one line
+    assert "\n" not in str(err.value)
     assert en.skips.counts()["too_short_for_ctc"] == 40   # each cut counted once, not once per cycle

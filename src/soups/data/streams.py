@@ -42,7 +42,7 @@ from lhotse.dataset.sampling.dynamic_bucketing import estimate_duration_buckets
 
 from soups.data.manifests import count_cuts, load_cuts, manifest_path
 from soups.data.skips import SkipLog
-from soups.errors import ConfigError
+from soups.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +194,10 @@ class Stream:
                 self._iter = iter(self._new_sampler())
         raise self._no_data()
 
-    def _no_data(self) -> RuntimeError:
-        return RuntimeError(f"stream {self.cfg.name!r} has no data (every cut was filtered out: "
-                            f"{self.skips.summary()})")
+    def _no_data(self) -> DataError:
+        """Every cut of the stream was filtered out: a clean one-line error naming its manifest(s)."""
+        return DataError(f"stream {self.cfg.name!r} has no data (every cut was filtered out: {self.skips.summary()})",
+                         path=", ".join(str(s.path) for s in self.cfg.sources))
 
     def next_batch(self):
         """The next batch (this rank's shard of the global batch), collated."""
