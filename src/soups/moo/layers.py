@@ -13,8 +13,8 @@ How often ``select`` runs (every K steps) is the trainer's choice.
 A probe either hands over every layer's rows at once (:meth:`LayerSelector.select_from_blocks`: faithful MoDo's
 memory peak) or, with ``sketch_k`` > 0, streams each objective's gradient into a k-column count sketch per
 layer as it is computed (:meth:`LayerSelector.probe_sketches`, :meth:`LayerSelector.select_from_sketches`):
-no layer's rows are held. The sketch Φ of each parameter is fixed for the whole run (seeded by the layer and
-parameter), so the sketches of the probes add up to the sketch of the accumulated gradients and the
+no layer's rows are held. The sketch Φ of each parameter is fixed for the whole run (seeded by ``seed`` and
+the parameter's index in its layer), so the sketches of the probes add up to the sketch of the accumulated gradients and the
 accumulated statistic stays unbiased — an M×k sum per layer instead of M×P.
 """
 

@@ -158,9 +158,7 @@ class ExperimentConfig:
             Hierarchy(self.moo.hierarchy, [o.name for o in self.objectives], key="moo.hierarchy",
                       ssl=[o.name for o in self.objectives if o.task == "ssl"],
                       tags={o.name: {"task": o.task, "lang": o.lang or ""} for o in self.objectives})
-        except ConfigError:
-            raise
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError) as err:   # ConfigError (a SoupsError) passes through as it is
             raise ConfigError("moo.hierarchy", str(err)) from None
 
     def _validate_word_lm(self) -> None:
