@@ -6,6 +6,7 @@ from torch import nn
 
 from soups.moo.base import GramInfo
 from soups.moo.engine import GradientEngine, StepTerms
+from soups.moo.taps import pooled_sample_taps
 from soups.moo.hierarchy import Hierarchy
 
 
@@ -200,7 +201,7 @@ def test_pooled_sample_taps_equal_the_summed_per_sample_cotangents(rows):
     tap_grads = [[torch.randn(5, 7, 3, generator=gen), torch.randn(5, 2, generator=gen)]]
     terms = SimpleNamespace(local=[True], num_samples=2, sample_rows=[[torch.tensor(r) for r in rows]],
                             own_taps=lambda m: None)
-    pooled = GradientEngine._pooled_sample_taps(terms, tap_grads, 0)
+    pooled = pooled_sample_taps(terms, tap_grads, 0)
     explicit = GradientEngine._sample_cotangents(None, terms, tap_grads, 0)
     assert len(pooled) == len(explicit) == 2
     for vec, cots in zip(pooled, explicit):
@@ -222,8 +223,8 @@ def test_taps_of_their_own_sample_get_cotangents_only_for_it():
     torch.testing.assert_close(cots[1][1], 2 * halves[1])
     shared = SimpleNamespace(local=[True], num_samples=2, sample_rows=[[torch.tensor([0, 1]), torch.tensor([2, 3, 4])]],
                              own_taps=lambda m: None)
-    pooled_rows = GradientEngine._pooled_sample_taps(shared, [[torch.cat(halves)]], 0)
-    pooled_own = GradientEngine._pooled_sample_taps(own, [halves], 0)
+    pooled_rows = pooled_sample_taps(shared, [[torch.cat(halves)]], 0)
+    pooled_own = pooled_sample_taps(own, [halves], 0)
     for a, b in zip(pooled_own, pooled_rows):
         torch.testing.assert_close(a, b)
 

@@ -48,6 +48,7 @@ from .hierarchy import Hierarchy
 from .layers import LayerSelector
 from .record import StepRecord
 from .sketch import GramSketch
+from .taps import pooled_sample_taps, row_scale, tap_width
 
 MODES = ("linear", "faithful", "layers", "fast")
 
@@ -270,7 +271,7 @@ class GradientEngine:
             return [[g * S if own[j] == s else None for j, g in enumerate(tap_grads[m])] for s in range(S)]
         if terms.sample_rows is None or terms.num_samples == 1:
             return [tap_grads[m]]
-        scale = GradientEngine._row_scale(terms, m)
+        scale = row_scale(terms, m)
         out = []
         for rows in terms.sample_rows[m]:
             cots = []
@@ -381,45 +382,14 @@ class GradientEngine:
     def _tap_grams(self, terms: StepTerms, tap_grads) -> GramInfo:
         """Gram of tap gradients summed over all but the last dim (the Gram of a virtual shared bias)."""
         vecs: list[list[Tensor]] = [[] for _ in range(max(1, terms.num_samples))]
-        width = self._tap_width(terms)
+        width = tap_width(terms)
         for m in range(len(terms.taps)):
-            for s, vec in enumerate(self._pooled_sample_taps(terms, tap_grads, m)):
+            for s, vec in enumerate(pooled_sample_taps(terms, tap_grads, m)):
                 vecs[s].append(vec if vec is not None else self.shared[0].new_zeros(width))
         G = [torch.stack(v) for v in vecs]
         if self.reduce is not None:
             G = [self.reduce(g) for g in G]
         return self._gram(G)
-
-    @staticmethod
-    def _row_scale(terms: StepTerms, m: int) -> Tensor:
-        """Per row of objective m's taps: S / (number of samples using it). A row shared by k samples (a
-        1-utterance batch used as both) carries 1/S of each of their gradients."""
-        return terms.num_samples / torch.bincount(torch.cat(terms.sample_rows[m])).clamp(min=1)
-
-    @staticmethod
-    def _pooled_sample_taps(terms: StepTerms, tap_grads, m: int) -> list[Tensor | None]:
-        """Per sample s: :meth:`_sample_cotangents` of objective m summed over all but the last dim and
-        concatenated over its taps — from per-row sums ``(B, D)``, without building per-sample copies of the
-        ``(B, T, D)`` tap gradients (what keeps fast mode near linear as M grows)."""
-        if not terms.local[m]:
-            return [None] * max(1, terms.num_samples)
-        own = terms.own_taps(m)
-        if own is not None:
-            return [torch.cat([g.reshape(-1, g.shape[-1]).sum(0) * terms.num_samples
-                               for j, g in enumerate(tap_grads[m]) if own[j] == s]) for s in range(terms.num_samples)]
-        if terms.sample_rows is None or terms.num_samples == 1:
-            return [torch.cat([g.reshape(-1, g.shape[-1]).sum(0) for g in tap_grads[m]])]
-        rows_sums = [g.reshape(g.shape[0], -1, g.shape[-1]).sum(1) for g in tap_grads[m]]   # (B, D) per tap
-        scale = GradientEngine._row_scale(terms, m)
-        return [torch.cat([(r[rows] * scale[rows].to(r)[:, None]).sum(0) for r in rows_sums])
-                for rows in terms.sample_rows[m]]
-
-    @staticmethod
-    def _tap_width(terms: StepTerms) -> int:
-        """Length of one objective's pooled tap vector (the same for every objective)."""
-        m = next(m for m, ts in enumerate(terms.taps) if ts)
-        own = terms.own_taps(m)
-        return sum(t.shape[-1] for j, t in enumerate(terms.taps[m]) if own is None or own[j] == 0)
 
     def _layers_backward(self, terms, tap_grads, rec: StepRecord) -> None:
         """Layer-wise conflict selection (see the module docstring); fills ``rec``."""
