@@ -31,6 +31,7 @@ def pooled_sample_taps(terms, tap_grads, m: int) -> list[Tensor | None]:
     return [torch.cat([(r[rows] * scale[rows].to(r)[:, None]).sum(0) for r in rows_sums])
             for rows in terms.sample_rows[m]]
 
+
 def tap_width(terms) -> int:
     """Length of one objective's pooled tap vector (the same for every objective)."""
     m = next(m for m, ts in enumerate(terms.taps) if ts)
