@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from soups.bench.data import write_large_manifest
 from soups.cli import main
 from soups.data.manifests import load_cuts
@@ -46,3 +48,19 @@ def test_bench_padding_reports_the_utterance_share_of_the_joint_batch(tiny_corpu
         assert len(p[name]) == 1 and 0 < p[name][0] < 1 and p[f"{name}_mean"] == p[name][0]
     # (that synchronised streams batch similar durations is tested in tests/data/test_streams.py; 40 utterances
     # per language give only 2 duration buckets, too few for the two shares to differ reliably here)
+
+
+def test_bench_prefetch_reports_the_data_time_in_the_step_and_read_ahead(tiny_corpus, tmp_path, capsys):
+    config = tmp_path / "demo.yaml"
+    config.write_text(open("configs/demo.yaml").read().replace("dir: data/synthetic-demo", f"dir: {tiny_corpus}"))
+    assert main(["bench", "data", "--work", str(tmp_path), "--skip-throughput", "--prefetch", str(config),
+                 "--prefetch-steps", "2", "--prefetch-repeats", "2", "--prefetch-set", "train.threads=1",
+                 "--prefetch-set", "model.encoder.d_model=64", "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)["prefetch"]
+    assert p["threads"] == 1 and p["overrides"] == ["train.threads=1", "model.encoder.d_model=64"]
+    assert [r["depth"] for r in p["runs"]] == [0, 1, 1, 0]           # alternating rounds
+    for name in ("inline", "ahead"):
+        assert 0 <= p[name]["data_s"] < p[name]["step_s"] <= p[name]["wall_s"] * 2
+        assert p[name]["data_share"] == pytest.approx(p[name]["data_s"] / p[name]["step_s"], rel=0.05, abs=1e-4)
+    assert p["inline"]["data_s"] > 0 and p["wall_ratio"] > 0
+    assert p["auto_depth"] == 0                                      # on a CPU, batches are read in the step

@@ -76,6 +76,25 @@ def test_interrupted_and_resumed_equals_uninterrupted_bitwise(tiny_corpus, tmp_p
             assert json.dumps(a, default=lambda t: t.tolist()) == json.dumps(b, default=lambda t: t.tolist())
 
 
+@pytest.mark.slow
+def test_prefetching_changes_nothing_and_may_change_on_resume(tiny_corpus, tmp_path):
+    """Batches read ahead (soups.data.prefetch) train the same model as batches read in the step, and a run
+    checkpointed while a batch was read ahead resumes exactly (with another depth)."""
+    overrides = ["train.max_steps=6", "train.checkpoint_every=3", "moo.mode=fast",
+                 "moo.hierarchy={formulation: vm, levels: uas, weighting: modo}"]
+    run_training(make_cfg(tiny_corpus, *overrides, "data.prefetch=0"), tmp_path / "inline", progress=False)
+    run_training(make_cfg(tiny_corpus, *overrides, "data.prefetch=2"), tmp_path / "ahead", progress=False,
+                 stop_after=3)
+    run_training(make_cfg(tiny_corpus, *overrides, "data.prefetch=1"), tmp_path / "ahead", resume=True,
+                 progress=False)
+    (inline, _), (ahead, _) = model_state(tmp_path / "inline"), model_state(tmp_path / "ahead")
+    assert inline.keys() == ahead.keys()
+    for key in inline:
+        assert torch.equal(inline[key], ahead[key]), key
+    assert [r["loss/asr_en"] for r in read_log(tmp_path / "inline")] == \
+        [r["loss/asr_en"] for r in read_log(tmp_path / "ahead")]
+
+
 def test_resume_with_a_changed_config_is_refused_with_the_differences(tiny_corpus, tmp_path):
     cfg = make_cfg(tiny_corpus, "train.max_steps=2")
     run_training(cfg, tmp_path / "exp", progress=False)

@@ -8,6 +8,7 @@ Examples::
     soups bench dist --json                            # 2 gloo processes vs 1: weight/lambda diffs, step time
     soups bench decode --json                          # CTC prefix beam search speed, without and with an LM
     soups bench data --padding configs/demo.yaml --skip-throughput --json   # padding of the joint encoder pass
+    soups bench data --prefetch configs/demo.yaml --skip-throughput --json  # data time in the step vs read ahead
 
 Each benchmark registers itself in :data:`BENCHES` (``name -> register function``).
 """
@@ -32,6 +33,14 @@ def _register_data(bsub) -> None:
     p.add_argument("--padding", metavar="CONFIG", default=None,
                    help="also: padding share of the joint encoder pass with this experiment config's streams")
     p.add_argument("--padding-steps", type=int, default=600, help="steps drawn for --padding (default: 600)")
+    p.add_argument("--prefetch", metavar="CONFIG", default=None,
+                   help="also: the training step's data time with batches prepared in the step vs one step ahead "
+                        "(data.prefetch 0 vs 1) with this experiment config (its corpus must be prepared)")
+    p.add_argument("--prefetch-steps", type=_positive_int, default=30, help="timed steps per run (default: 30)")
+    p.add_argument("--prefetch-repeats", type=_positive_int, default=3,
+                   help="rounds of the two runs, alternating order (default: 3)")
+    p.add_argument("--prefetch-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config override for --prefetch (repeatable), e.g. train.threads=1")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_data)
 
@@ -135,6 +144,12 @@ def _summary_data(result: dict) -> str:
         lines.append(f"joint-batch utterance share over {p['steps']} steps ({p['config']}): synchronised streams "
                      f"{p['synchronised_mean']} {p['synchronised']}, own epochs {p['own_epochs_mean']} "
                      f"{p['own_epochs']}")
+    if result.get("prefetch"):
+        p = result["prefetch"]
+        lines.append(f"data time per step ({p['config']}, {p['threads']} threads; auto depth {p['auto_depth']}): "
+                     f"in the step {p['inline']['data_s'] * 1000:.1f} ms ({100 * p['inline']['data_share']:.2f} %), "
+                     f"read ahead {p['ahead']['data_s'] * 1000:.1f} ms ({100 * p['ahead']['data_share']:.2f} %); "
+                     f"wall per step ahead / in the step {p['wall_ratio']}")
     return "\n".join(lines)
 
 
@@ -147,6 +162,11 @@ def run_data(args) -> int:
         from soups.bench.padding import bench_padding
 
         result["padding"] = bench_padding(args.padding, args.padding_steps, min(100, args.padding_steps))
+    if args.prefetch:
+        from soups.bench.prefetch import bench_prefetch
+
+        result["prefetch"] = bench_prefetch(args.prefetch, args.prefetch_steps, repeats=args.prefetch_repeats,
+                                            overrides=tuple(args.prefetch_set))
     print(json.dumps(result, ensure_ascii=False) if args.json else _summary_data(result))
     return 0
 

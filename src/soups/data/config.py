@@ -45,6 +45,9 @@ class DataConfig:
     upsample: dict[str, int] = field(default_factory=dict)           # e.g. {ca: 4, es: 4, fr: 2, de: 2}
     specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
     dev_utterances: int = 100                  # per language, for periodic dev evaluation
+    prefetch: int | Literal["auto"] = "auto"   # steps of batches prepared ahead in a background thread
+                                               # (soups.data.prefetch); 0: in the step; auto: 1 on a GPU, 0
+                                               # on a CPU (slower there: soups.train.loop.prefetch_depth)
     train_split: str = "train"
     dev_split: str = "dev"
     test_split: str = "test"
@@ -58,6 +61,8 @@ class DataConfig:
     def validate(self, prefix: str) -> None:
         check_ranges(self, prefix, {"batch_cuts": ">=1", "max_duration": ">0", "num_buckets": ">=1",
                                     "subset_fraction": "(0,1]", "upsample": ">=1", "dev_utterances": ">=1"})
+        if self.prefetch != "auto":
+            check_ranges(self, prefix, {"prefetch": ">=0"})
 
     def sources(self, lang: str, kind: str = "train") -> list:
         """Resolved :class:`soups.data.streams.Source` list of a language for ``train``, ``ssl``, ``dev``,

@@ -64,11 +64,11 @@ def resolve_source(source: str | Path, out: Path, checkpoint: str | None, overri
 
 
 def _measure_step(ctx, stats: ConflictStats) -> None:
-    from soups.train.step import next_batches, step_terms
+    from soups.train.step import step_terms
 
     model = ctx.model
     model.train()
-    batches = next_batches(ctx)
+    batches = ctx.data.next()   # fresh batches, draws 0, 1, …; nothing is updated
     views = model.encode(batches, joint=ctx.cfg.train.encoder_forward == "joint")
     terms, _ = step_terms(model, views, batches, halves=False)
     stats.update_gradients(ctx.moo.layer_jacobians_terms(terms))
@@ -90,9 +90,11 @@ def measure(cfg, work: Path, state_path: Path | None, steps: int) -> tuple[Confl
             raise CheckpointError(f"{state_path} does not match the experiment's model: {err}") from None
         trained_step = state.get("step")
     stats = ConflictStats(ctx.model.names)
-    for i in range(steps):
-        ctx.step = i  # per-step augmentation draws; nothing is updated
-        _measure_step(ctx, stats)
+    try:
+        for _ in range(steps):
+            _measure_step(ctx, stats)
+    finally:
+        ctx.data.close()
     return stats, trained_step
 
 

@@ -12,6 +12,7 @@ The experiment directory holds everything needed to evaluate or resume::
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import os
 import random
@@ -24,6 +25,7 @@ import torch
 import torch.distributed as dist
 
 from soups.atomic import atomic_write_text, remove_stale_temporaries
+from soups.data.prefetch import Prefetcher
 from soups.data.skips import SkipLog
 from soups.data.specaugment import SpecAugment
 from soups.errors import CheckpointError, ConfigError
@@ -33,12 +35,13 @@ from soups.train.config import ExperimentConfig, config_diff, config_to_yaml, lo
 from soups.train.distributed import Communicator, assign_streams, world
 from soups.train.init import apply_init_and_freeze
 from soups.train.logger import TrainLogger
-from soups.train.step import TrainContext, train_step
+from soups.train.step import TrainContext, finish_batches, train_step
 
 log = logging.getLogger(__name__)
 # keys that may change when resuming (they do not change what the steps compute)
 RESUMABLE_CHANGES = ("train.max_minutes", "train.log_every", "train.eval_every", "train.checkpoint_every",
-                     "train.keep_last", "train.threads", "train.parallel", "train.dist_timeout_s", "eval")
+                     "train.keep_last", "train.threads", "train.parallel", "train.dist_timeout_s", "data.prefetch",
+                     "eval")
 
 
 def pick_device(cfg: ExperimentConfig) -> torch.device:
@@ -101,9 +104,23 @@ def make_context(cfg: ExperimentConfig, exp_dir: Path, rank: int = 0, world_size
         if obj.task == "ssl":
             obj.generator = gen_ssl
     moo = build.build_moo(cfg, model, reduce=comm.reduce_rows if comm is not None else None)
-    return TrainContext(cfg, exp_dir, device, model, streams, moo, optimizer, scheduler,
-                        build.steps_per_epoch(cfg, streams), skips, specaug, gen_ssl,
-                        tokenizers=tokenizers, cmvn=cmvn, comm=comm)
+    data = Prefetcher(streams, skips, prefetch_depth(cfg, device))
+    ctx = TrainContext(cfg, exp_dir, device, model, data, moo, optimizer, scheduler,
+                       build.steps_per_epoch(cfg, streams), skips, specaug, gen_ssl,
+                       tokenizers=tokenizers, cmvn=cmvn, comm=comm)
+    ctx.data.finish = functools.partial(finish_batches, ctx)
+    return ctx
+
+
+def prefetch_depth(cfg: ExperimentConfig, device: torch.device) -> int:
+    """``data.prefetch``; ``auto``: 1 when a GPU computes the step (the Python thread then mostly waits on the
+    device), 0 on a CPU: measured on 2 idle cores, reading ahead took the data time from 4.5-7.4 % of a demo
+    step to 0.02 %, but the step itself ran 9-14 % slower in wall time — the data thread's Python work holds
+    the GIL the training thread needs between its many small kernels (docs/performance.md, "Data off the
+    critical path")."""
+    if cfg.data.prefetch != "auto":
+        return int(cfg.data.prefetch)
+    return int(device.type == "cuda")
 
 
 def _share_weights(model: torch.nn.Module) -> None:
@@ -116,7 +133,7 @@ def _share_weights(model: torch.nn.Module) -> None:
 
 def stream_states(ctx: TrainContext) -> dict:
     """Every stream's state (under objective parallelism, gathered from the ranks that own them)."""
-    states = {k: s.state_dict() for k, s in ctx.streams.items()}
+    states = ctx.data.state_dict()
     if ctx.comm is not None and ctx.comm.mode == "objective":
         import torch.distributed as dist
 
@@ -159,11 +176,11 @@ def restore(ctx: TrainContext, state: dict | Path) -> None:
     ctx.optimizer.load_state_dict(state["optimizer"])
     ctx.scheduler.load_state_dict(state["scheduler"])
     ctx.moo.engine.load_state_dict(state["engine"])
-    for name, s in ctx.streams.items():
-        s.load_state_dict(state["streams"][name])
+    ctx.step, ctx.skipped_steps = int(state["step"]), int(state["skipped_steps"])
+    ctx.data.load_state_dict({name: state["streams"][name] for name in ctx.data.streams},
+                             start=ctx.step * ctx.cfg.train.accumulate)
     restore_rng_state(state["rng"])
     ctx.gen_ssl.set_state(state["gen_ssl"])
-    ctx.step, ctx.skipped_steps = int(state["step"]), int(state["skipped_steps"])
     ctx.skipped_items.update(state["skipped_items"])
     ctx.skipped_objective_steps.update(state.get("skipped_objective_steps", {}))
     ctx.skipped_nonfinite.update(state.get("skipped_nonfinite", {}))
@@ -239,6 +256,7 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
                 logger.write(f"stopping at step {ctx.step}: train.max_minutes={t.max_minutes} reached")
                 break
     finally:
+        ctx.data.close()
         logger.close()
     return {"step": ctx.step, "dev": dev, "skips": ctx.skips.to_dict(), "skipped_steps": ctx.skipped_steps,
             "skipped_nonfinite": dict(ctx.skipped_nonfinite),

@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from soups.data.prefetch import Prefetcher
 from soups.data.skips import SkipLog
 from soups.data.specaugment import SpecAugment
 from soups.errors import SoupsError
@@ -35,7 +37,7 @@ class TrainContext:
     exp_dir: Path
     device: torch.device
     model: MultiTaskModel
-    streams: dict
+    data: Prefetcher                  # every stream's batches (soups.data.prefetch: prepared ahead)
     moo: MultiObjective               # the multi-objective backward (soups.moo's public API)
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
@@ -49,6 +51,7 @@ class TrainContext:
     skipped_objective_steps: Counter = field(default_factory=Counter)  # objective -> steps with no usable item
     skipped_nonfinite: Counter = field(default_factory=Counter)  # "objective: what" -> dropped updates
     consecutive_skips: int = 0                                # dropped updates in a row (train.max_consecutive_skips)
+    data_s: float = 0.0               # this step's seconds getting batches (waiting, augmenting, moving to device)
     tokenizers: dict = field(default_factory=dict)
     cmvn: object = None
     comm: object = None               # a soups.train.distributed.Communicator under torchrun, else None
@@ -71,12 +74,21 @@ def utterance_generators(seed: int, step: int, stream: int, positions: list[int]
 
 
 def next_batches(ctx: TrainContext, micro: int = 0) -> dict:
-    """A batch from every stream, augmented (supervised) or prepared for self-supervision (SSL);
-    ``micro``: the micro-batch within the step (``train.accumulate``), for fresh random draws."""
-    dtype = getattr(torch, ctx.cfg.train.precision)
-    batches = {name: stream.next_batch().to(ctx.device, dtype) for name, stream in ctx.streams.items()}
-    order = ctx.model.streams()  # the stream's global index: the same on every rank, whatever it owns
+    """A batch from every stream, ready to train on (see :func:`finish_batches`); ``micro``: the micro-batch
+    within the step (``train.accumulate``). Read and finished ahead when ``data.prefetch`` > 0."""
     draw = ctx.step * ctx.cfg.train.accumulate + micro
+    if ctx.data.draw != draw:
+        raise RuntimeError(f"the data delivers draw {ctx.data.draw}, step {ctx.step} micro-batch {micro} needs {draw}")
+    return ctx.data.next()
+
+
+def finish_batches(ctx: TrainContext, batches: dict, draw: int) -> dict:
+    """One step's collated batches on the device, augmented (supervised) or prepared for self-supervision
+    (SSL), with per-utterance random draws from (seed, ``draw``, stream, position): the same draws in the
+    data thread or in the step, on one rank or many."""
+    dtype = getattr(torch, ctx.cfg.train.precision)
+    batches = {name: batch.to(ctx.device, dtype) for name, batch in batches.items()}
+    order = ctx.model.streams()  # the stream's global index: the same on every rank, whatever it owns
     for name, batch in batches.items():
         gens = utterance_generators(ctx.cfg.train.seed, draw, order.index(name),
                                     batch.global_index or list(range(len(batch))))
@@ -150,7 +162,9 @@ def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, StepRecord]:
     """Forward and the multi-objective backward on one micro-batch: gradients add up in ``.grad``;
     returns (per-objective outputs, the backward's :class:`StepRecord`)."""
     cfg, model = ctx.cfg, ctx.model
+    start = time.perf_counter()
     batches = next_batches(ctx, micro)
+    ctx.data_s += time.perf_counter() - start
     with ctx.autocast():
         terms, outputs = forward_terms(model, cfg, batches)
     if ctx.comm is not None:
@@ -161,7 +175,7 @@ def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, StepRecord]:
 
 def train_step(ctx: TrainContext) -> dict:
     """One update (``train.accumulate`` micro-batches, gradients averaged); returns the step's scalars for
-    logging (losses of the last micro-batch).
+    logging (losses of the last micro-batch; ``data_s``: seconds the step waited for its batches).
 
     A non-finite loss, gradient or Gram (:class:`NonFiniteStep`, any mode) or gradient norm drops the step's
     update: no optimizer step, λ unchanged, the skip counted with the objective that caused it; the step
@@ -169,7 +183,7 @@ def train_step(ctx: TrainContext) -> dict:
     skips in a row training stops with :class:`TrainingDiverged` (the last checkpoint stays the last good one)."""
     cfg, model = ctx.cfg, ctx.model
     model.train()
-    cause = None
+    cause, ctx.data_s = None, 0.0
     try:
         for micro in range(cfg.train.accumulate):
             outputs, info = micro_step(ctx, micro)
@@ -202,7 +216,7 @@ def train_step(ctx: TrainContext) -> dict:
     ctx.optimizer.zero_grad(set_to_none=True)
     ctx.scheduler.step()
     ctx.step += 1
-    return step_record(ctx, outputs, info, grad_norm)
+    return step_record(ctx, outputs, info, grad_norm) | {"data_s": ctx.data_s}
 
 
 class TrainingDiverged(SoupsError):
