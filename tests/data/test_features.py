@@ -79,3 +79,11 @@ def test_unknown_subsampling_factor_is_refused():
 
     with pytest.raises(ValueError, match="2 or 4"):
         frames_after_subsampling(100, 3)
+
+
+def test_a_cut_is_longer_than_a_window_only_past_its_last_sample():
+    from soups.data.features import longer_than_window, num_samples
+
+    assert num_samples(30.0) == 480000 and num_samples(1 / 16000) == 1
+    assert not longer_than_window(30.0, 480000) and longer_than_window(30.0 + 1 / 16000, 480000)
+    assert not longer_than_window(3600.0, None)     # no window: nothing is too long

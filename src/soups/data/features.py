@@ -32,6 +32,17 @@ def num_frames(duration: float) -> int:
     return compute_num_frames(duration, FRAME_SHIFT, SAMPLE_RATE)
 
 
+def num_samples(duration: float) -> int:
+    """Waveform samples of a cut of ``duration`` seconds at 16 kHz (what a waveform backbone receives)."""
+    return round(duration * SAMPLE_RATE)
+
+
+def longer_than_window(duration: float, max_samples: int | None) -> bool:
+    """Whether a cut exceeds a backbone's fixed input window (Whisper's 30 s; ``None``: no window). Such a cut
+    is never cut short: training and evaluation leave it out and count it (``too_long_for_backbone``)."""
+    return max_samples is not None and num_samples(duration) > max_samples
+
+
 def frames_after_subsampling(frames: int, factor: int = 4) -> int:
     """Frames after the encoder's conv2d subsampling (kernel 3, no time padding; time strides 2 and 2 for
     ``factor`` 4, 2 and 1 for ``factor`` 2)."""

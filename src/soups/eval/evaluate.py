@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from soups.data.batch import collate
-from soups.data.features import SAMPLE_RATE
+from soups.data.features import longer_than_window
 from soups.data.manifests import load_cuts
 from soups.data.text import normalize_asr
 from soups.data.tokenizer import BOS, EOS
@@ -105,7 +105,7 @@ def evaluate(model, sources: dict[str, list], tokenizers: dict, cmvn, split: str
         for src in sources[stream]:
             cuts = list(load_cuts(src.path))[: max_utterances or None]
             if limit is not None:  # never cut: left out of the scores and counted
-                kept = [c for c in cuts if round(c.duration * SAMPLE_RATE) <= limit]
+                kept = [c for c in cuts if not longer_than_window(c.duration, limit)]
                 if len(kept) < len(cuts):
                     too_long[f"{stream}/{src.split}"] = len(cuts) - len(kept)
                 cuts = kept

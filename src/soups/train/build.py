@@ -16,6 +16,7 @@ import torch
 from soups.data.batch import collate
 from soups.data.features import (
     CMVNAccumulator, GlobalCMVN, WaveformInput, ctc_frames_needed, frames_after_subsampling, load_input_transform,
+    longer_than_window, num_samples,
 )
 from soups.data.manifests import load_cuts
 from soups.data.skips import SkipLog
@@ -185,9 +186,8 @@ def encoder_frames(cfg: ExperimentConfig):
     limit = hf.max_samples(config)
 
     def frames(cut):
-        samples = round(cut.duration * hf.SAMPLE_RATE)
-        return hf.output_frames(config, samples), (None if limit is None or samples <= limit
-                                                   else "too_long_for_backbone")
+        return hf.output_frames(config, num_samples(cut.duration)), \
+            ("too_long_for_backbone" if longer_than_window(cut.duration, limit) else None)
     return frames
 
 
