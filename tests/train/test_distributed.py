@@ -46,8 +46,10 @@ def final_state(exp: Path):
 
 
 def lambdas(exp: Path) -> list[dict]:
+    """Per logged step: λ and (layers mode) which layer groups were selected."""
     rows = [json.loads(line) for line in (exp / "log.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in r.items() if k.startswith("lambda/")} for r in rows if "grad_norm" in r]
+    return [{k: v for k, v in r.items() if k.startswith(("lambda/", "layer_selected/"))} for r in rows
+            if "grad_norm" in r]
 
 
 CASES = {
@@ -56,6 +58,10 @@ CASES = {
     "vm-msp": ["moo.mode=fast", "moo.hierarchy={formulation: vm, levels: uas, weighting: modo}"],
     "modo-accumulate": ["moo.mode=faithful", "moo.hierarchy={formulation: vs, weighting: modo}",
                         "train.accumulate=2"],
+    # layer selection, reading (b), with streamed probes (count sketches reduced across ranks) at steps 0 and 2
+    "layers-b-streamed": ["moo.mode=layers", "moo.hierarchy={formulation: vs, weighting: modo}",
+                          "moo.layers.apply=encoder", "moo.layers.refresh_every=2", "moo.layers.probe_sketch_k=32",
+                          "moo.layers.threshold=1.0"],
 }
 
 
@@ -72,6 +78,8 @@ def test_two_processes_match_one_process(config, tmp_path, case, parallel):
     assert len(traj_one) == len(traj_two) == 3
     if case != "linear":
         assert traj_one[-1], "MoDo's λ is logged at every step"
+    if case.startswith("layers"):
+        assert any(v == 1.0 for k, v in traj_one[0].items() if k.startswith("layer_selected/"))
     for a, b in zip(traj_one, traj_two):
         assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-6 for k in a)
 
