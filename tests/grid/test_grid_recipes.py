@@ -72,6 +72,32 @@ def test_level_mean_equals_the_hierarchy_static_weights():
     assert [o["weight"] * scales[level[o["name"]]] for o in objs] == pytest.approx(static)
 
 
+def test_the_asr_first_warm_up_down_weights_translation_early_then_equals_joint_training(tmp_path):
+    """converge.yaml's causal check of VC's early λ: the same static weights as joint w/o MOO from epoch 15 on,
+    translation at a quarter of them at epoch 0 and three quarters at epoch 10."""
+    from soups.moo.hierarchy import Hierarchy
+
+    grid = load_grid(SHIPPED / "converge.yaml")
+    cfgs = {e.name: plan_cell(grid, e, 0, tmp_path)[0].cfg for e in grid.recipes
+            if e.name in ("joint w/o MOO", "joint (ASR-first warm-up)")}
+
+    def weights(cfg, epoch):   # what MultiObjective.static_weights computes: objective weight × level scale
+        names = [o.name for o in cfg.objectives]
+        tags = {o.name: {"task": o.task, "lang": o.lang or ""} for o in cfg.objectives}
+        h = Hierarchy(cfg.moo.hierarchy, names, ssl=[o.name for o in cfg.objectives if o.task == "ssl"], tags=tags)
+        scales, out = h.level_scales(epoch=epoch), {}
+        for level, idx in enumerate(h.index):
+            out.update({names[i]: cfg.objectives[i].weight * scales[level] for i in idx})
+        return out
+
+    joint, warm = cfgs["joint w/o MOO"], cfgs["joint (ASR-first warm-up)"]
+    for epoch in (15, 40, 149):
+        assert weights(warm, epoch) == pytest.approx(weights(joint, epoch))
+    for epoch, share in ((0, 0.25), (10, 0.75)):
+        w, j = weights(warm, epoch), weights(joint, epoch)
+        assert w["st_fr_en"] == pytest.approx(share * j["st_fr_en"]) and w["asr_en"] == pytest.approx(j["asr_en"])
+
+
 def test_weights_mean_and_by_lang():
     data = {"objectives": [{"name": "a", "task": "asr", "lang": "en"}, {"name": "b", "task": "asr", "lang": "fr"}]}
     apply_weights(data, "mean", "w")
