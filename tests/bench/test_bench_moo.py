@@ -15,10 +15,10 @@ from soups.cli import main
 
 
 # every engine code path once: layers_first/last/all differ only in the fixed list, linear_per_stream and
-# modo_per_stream only in the encoder call (all built and stepped by the unit tests below and
-# tests/train/test_encoder_forward.py); layers_amortized's period timing and streamed probe run here
+# modo_per_stream only in the encoder call, modo_batched in the engine's vmapped products (all built and stepped
+# by the unit tests below, tests/train/test_encoder_forward.py and tests/moo/test_moo_engine_batched.py); layers_amortized's period timing and streamed probe run here
 QUICK_MODES = [m for m in BENCH_MODES if m not in ("layers_first", "layers_last", "layers_all", "linear_per_stream",
-                                                   "modo_per_stream")]
+                                                   "modo_per_stream", "modo_batched")]
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +134,16 @@ def test_modo_runs_one_encoder_call_per_half_and_modo_per_stream_one_per_stream(
     s = ms.build_setup(ms.make_config("tiny", "modo_per_stream", ms.SUITE[:2], batch_cuts=2), 1.0, "cpu",
                        "modo_per_stream")
     assert s.moo.engine.mode == "faithful" and ms.train_step(s, 0).weights.shape == (2,)
+
+
+def test_modo_batched_takes_the_products_vmapped_and_gives_modo_s_update():
+    updates = {}
+    for mode in ("modo", "modo_batched"):
+        s = ms.build_setup(ms.make_config("tiny", mode, ms.SUITE[:2], batch_cuts=2), 1.0, "cpu", mode, seed=4)
+        assert s.moo.engine.batched_vjp == (mode == "modo_batched")
+        updates[mode] = (ms.train_step(s, 0).weights, [p.detach().clone() for p in s.model.encoder.parameters()])
+    assert torch.allclose(updates["modo"][0], updates["modo_batched"][0], atol=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(updates["modo"][1], updates["modo_batched"][1]))
 
 
 def test_a_fixed_selection_must_name_the_models_layer_groups(capsys):

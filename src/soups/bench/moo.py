@@ -14,7 +14,9 @@ Modes, on the same model, objectives and batches (:mod:`soups.bench.moo_setup`):
 one backward, one joint encoder pass), ``linear_per_stream`` (the same with one encoder pass per stream, as
 faithful/layers/torchjd run: the like-for-like base of their ratios), ``modo`` (engine mode ``faithful``, VS
 MoDo: exact per-objective gradients on two batch halves, one encoder call per half), ``modo_per_stream`` (the
-same with one encoder call per stream: each half's gradients back-propagate through both halves), ``modo_layers`` (engine mode ``layers``: MoDo on
+same with one encoder call per stream: each half's gradients back-propagate through both halves), ``modo_batched``
+(``modo`` with ``moo.batched_vjp``: each half's per-objective products in one backward vmapped over the
+cotangents), ``modo_layers`` (engine mode ``layers``: MoDo on
 the conflicting layers only; a probe of all layers every ``moo.layers.refresh_every`` = 50 steps, timed
 separately), ``layers_first`` / ``layers_last`` / ``layers_all`` (reading (a) with a fixed selection:
 frontend + block 0, the last block, every layer; no probes), ``layers_amortized`` (reading (b): λ from the
@@ -55,8 +57,8 @@ import torch
 
 from soups.bench import moo_setup as ms
 
-BENCH_MODES = ("linear", "linear_per_stream", "modo", "modo_per_stream", "modo_layers", "layers_first", "layers_last", "layers_all",
-               "layers_amortized", "modo_sketch", "fast", "torchjd")
+BENCH_MODES = ("linear", "linear_per_stream", "modo", "modo_per_stream", "modo_batched", "modo_layers", "layers_first",
+               "layers_last", "layers_all", "layers_amortized", "modo_sketch", "fast", "torchjd")
 GROWTH_MODES = ("linear", "fast", "modo")
 GROWTH_M = (3, 8, 13, 18, 23, 28, 33, 38, 43)
 # (utterances per stream, seconds per utterance, growth utterances) by size

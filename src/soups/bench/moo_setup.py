@@ -73,7 +73,8 @@ MODES = {"linear": ("linear", "none"), "modo": ("faithful", "halves"), "modo_lay
          "modo_sketch": ("faithful", "halves"), "fast": ("fast", "halves"), "torchjd": ("linear", "none"),
          "layers_first": ("layers", "halves"), "layers_last": ("layers", "halves"),
          "layers_all": ("layers", "halves"), "layers_amortized": ("layers", "halves"),
-         "linear_per_stream": ("linear", "none"), "modo_per_stream": ("faithful", "halves")}
+         "linear_per_stream": ("linear", "none"), "modo_per_stream": ("faithful", "halves"),
+         "modo_batched": ("faithful", "halves")}
 
 
 def forced_layers(mode: str, num_blocks: int) -> dict:
@@ -121,7 +122,8 @@ def make_config(model: str, mode: str, objectives: list[dict], batch_cuts: int =
                     "hierarchy": {"formulation": "vs", "weighting": "modo"},
                     "sketch": {"k": SKETCH_K if mode == "modo_sketch" else 0},
                     "layers": forced_layers(mode, blocks),
-                    "update_every": AMORTIZE_K if mode == "layers_amortized" else 1},
+                    "update_every": AMORTIZE_K if mode == "layers_amortized" else 1,
+                    "batched_vjp": mode == "modo_batched"},
             # torchjd's Jacobian is cheapest with one encoder call per stream; faithful/layers MoDo with one per
             # batch half (auto); modo_per_stream: faithful MoDo with one call per stream, as before that
             "train": {"warmup_steps": 1, "bf16": True,
