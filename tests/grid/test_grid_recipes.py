@@ -75,20 +75,22 @@ def test_level_mean_equals_the_hierarchy_static_weights():
 def test_the_asr_first_warm_up_down_weights_translation_early_then_equals_joint_training(tmp_path):
     """converge.yaml's causal check of VC's early λ: the same static weights as joint w/o MOO from epoch 15 on,
     translation at a quarter of them at epoch 0 and three quarters at epoch 10."""
-    from soups.moo.hierarchy import Hierarchy
+    from torch import nn
+
+    from soups.moo import MultiObjective
 
     grid = load_grid(SHIPPED / "converge.yaml")
     cfgs = {e.name: plan_cell(grid, e, 0, tmp_path)[0].cfg for e in grid.recipes
             if e.name in ("joint w/o MOO", "joint (ASR-first warm-up)")}
 
-    def weights(cfg, epoch):   # what MultiObjective.static_weights computes: objective weight × level scale
-        names = [o.name for o in cfg.objectives]
-        tags = {o.name: {"task": o.task, "lang": o.lang or ""} for o in cfg.objectives}
-        h = Hierarchy(cfg.moo.hierarchy, names, ssl=[o.name for o in cfg.objectives if o.task == "ssl"], tags=tags)
-        scales, out = h.level_scales(epoch=epoch), {}
-        for level, idx in enumerate(h.index):
-            out.update({names[i]: cfg.objectives[i].weight * scales[level] for i in idx})
-        return out
+    def weights(cfg, epoch):   # the trainer's static weights: objective weight × level scale, at this epoch
+        objs = cfg.objectives
+        moo = MultiObjective([o.name for o in objs], nn.Linear(2, 2), cfg.moo.hierarchy, "linear",
+                             ssl=[o.name for o in objs if o.task == "ssl"],
+                             tags={o.name: {"task": o.task, "lang": o.lang or ""} for o in objs},
+                             weights={o.name: o.weight for o in objs})
+        moo.set_position(0, epoch)
+        return dict(zip(moo.names, moo.static_weights().tolist()))
 
     joint, warm = cfgs["joint w/o MOO"], cfgs["joint (ASR-first warm-up)"]
     for epoch in (15, 40, 149):

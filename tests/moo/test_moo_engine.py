@@ -6,8 +6,8 @@ from torch import nn
 
 from soups.moo.base import GramInfo
 from soups.moo.engine import GradientEngine, StepTerms
-from soups.moo.taps import pooled_sample_taps
 from soups.moo.hierarchy import Hierarchy
+from soups.moo.taps import pooled_sample_taps
 
 
 class Toy(nn.Module):

@@ -43,14 +43,14 @@ class Prefetcher:
     """``depth`` steps of batches prepared ahead of :meth:`next` (0: each drawn in the calling thread).
 
     ``finish(batches, draw)``, if given, completes each set in the same thread (the trainer's: to the device,
-    SpecAugment, SSL masking); ``draw`` counts the sets delivered, from ``start`` (the trainer's
-    ``step × accumulate + micro``), so its random draws do not depend on when the set was prepared."""
+    SpecAugment, SSL masking); ``draw`` counts the sets delivered, from 0 or the ``start`` of
+    :meth:`load_state_dict` (the trainer's ``step × accumulate + micro``), so its random draws do not depend on
+    when the set was prepared."""
 
-    def __init__(self, streams: dict[str, Stream], skips: SkipLog, depth: int = 1, finish: Finish | None = None,
-                 start: int = 0):
+    def __init__(self, streams: dict[str, Stream], skips: SkipLog, depth: int = 1, finish: Finish | None = None):
         self.streams, self.skips, self.depth, self.finish = streams, skips, int(depth), finish
         self._delivered = {name: s.state_dict() for name, s in streams.items()}
-        self.draw = self._submitted = int(start)   # the draw index of the next set delivered / submitted
+        self.draw = self._submitted = 0   # the draw index of the next set delivered / submitted
         self._pending: deque[Future] = deque()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="soups-data") if self.depth > 0 else None
         self._closed = False

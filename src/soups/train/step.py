@@ -175,7 +175,7 @@ def micro_step(ctx: TrainContext, micro: int = 0) -> tuple[dict, StepRecord]:
 
 def train_step(ctx: TrainContext) -> dict:
     """One update (``train.accumulate`` micro-batches, gradients averaged); returns the step's scalars for
-    logging (losses of the last micro-batch; ``data_s``: seconds the step waited for its batches).
+    logging (losses of the last micro-batch; ``data_s``: seconds the step spent getting its batches).
 
     A non-finite loss, gradient or Gram (:class:`NonFiniteStep`, any mode) or gradient norm drops the step's
     update: no optimizer step, λ unchanged, the skip counted with the objective that caused it; the step
