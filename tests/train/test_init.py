@@ -33,6 +33,13 @@ def test_init_from_checkpoint_refuses_another_encoder_and_freeze_checks_names(tm
     assert all(p.requires_grad for p in c.encoder.frontend.parameters())
     with pytest.raises(ConfigError, match="unknown layer group 'block.9'"):
         freeze(c, ["layer:block.9"])
+    # an experiment directory stands for its latest checkpoint (by step, not by file time)
+    (tmp_path / "exp" / "checkpoints").mkdir(parents=True)
+    save_checkpoint(tmp_path / "exp" / "checkpoints" / "ckpt-00000010.pt", {"model": a.state_dict(), "step": 10})
+    save_checkpoint(tmp_path / "exp" / "checkpoints" / "ckpt-00000009.pt", {"model": c.state_dict(), "step": 9})
+    assert init_from_checkpoint(model(32), tmp_path / "exp")["step"] == 10
+    with pytest.raises(CheckpointError, match="without checkpoints/ckpt"):
+        init_from_checkpoint(model(32), tmp_path)
 
 
 def test_selectors_match_names_globs_tasks_and_languages():

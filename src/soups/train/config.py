@@ -59,7 +59,7 @@ class TrainConfig:
     # bigger batch uses threads better), per_half in faithful/layers mode with double sampling "halves",
     # else per_stream (see ExperimentConfig.joint_encoder_forward)
     encoder_forward: Literal["auto", "joint", "per_stream", "per_half"] = "auto"
-    init_from: str | None = None         # start from this checkpoint's weights (same name and shape)
+    init_from: str | None = None         # start from this checkpoint's weights (or an experiment dir's latest)
     freeze: list[str] = field(default_factory=list)  # encoder | layer:<group> | objective selectors
     parallel: Literal["data", "objective"] = "data"   # under torchrun: split batches, or objectives (streams)
     dist_timeout_s: int = 1800           # collective timeout (rank 0 evaluates while the others wait)

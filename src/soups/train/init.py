@@ -1,7 +1,8 @@
 """Starting a run from another run's weights, and freezing parts of the model (two-stage and PEFT recipes).
 
-Config keys: ``train.init_from: PATH`` (a checkpoint; parameters with the same name and shape are copied —
-the encoder must match, heads the new run does not have are ignored, new heads start fresh) and
+Config keys: ``train.init_from: PATH`` (a checkpoint, or an experiment directory: its latest checkpoint;
+parameters with the same name and shape are copied — the encoder must match, heads the new run does not have
+are ignored, new heads start fresh) and
 ``train.freeze: [encoder | layer:<group> | <objective selector>, ...]`` (selectors: an objective name or glob,
 ``task:asr``, ``lang:fr``, ``supervised``). What happened is written to ``EXP/init.json``.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from soups.atomic import atomic_write_text
 from soups.errors import CheckpointError, ConfigError
-from soups.train.checkpoint import load_checkpoint
+from soups.train.checkpoint import latest_step, load_checkpoint
 
 
 def matches(obj: dict, selector: str) -> bool:
@@ -39,9 +40,22 @@ def select(objectives: list[dict], selectors: list[str], key: str) -> list[dict]
     return [o for i, o in enumerate(objectives) if i in keep]
 
 
-def init_from_checkpoint(model, path: str | Path) -> dict:
-    """Load the parameters of ``path`` (a trainer checkpoint) that ``model`` has, by name and shape."""
+def init_checkpoint(path: str | Path) -> Path:
+    """``path`` itself, or the latest ``checkpoints/ckpt-<step>.pt`` of an experiment directory."""
     path = Path(path)
+    if not path.is_dir():
+        return path
+    step = latest_step(path / "checkpoints")
+    if not step:
+        raise CheckpointError(f"train.init_from: {path} is a directory without checkpoints/ckpt-<step>.pt "
+                              "(give an experiment directory that has trained, or a checkpoint file)")
+    return path / "checkpoints" / f"ckpt-{step:08d}.pt"
+
+
+def init_from_checkpoint(model, path: str | Path) -> dict:
+    """Load the parameters of ``path`` (a trainer checkpoint, or an experiment directory's latest one) that
+    ``model`` has, by name and shape."""
+    path = init_checkpoint(path)
     state = load_checkpoint(path)
     if "model" not in state:
         raise CheckpointError(f"{path}: no model state in this checkpoint")
