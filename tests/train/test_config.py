@@ -134,3 +134,32 @@ def test_numbers_out_of_range_are_refused_naming_the_key(override):
     key = override.split("=")[0].replace("objectives.0", "objectives[0]")
     with pytest.raises(ConfigError, match=f"config key '{re.escape(key)}': must be"):
         cfg(override)
+
+
+def test_bestrq_backbone_config_loads_with_every_command_of_its_header():
+    """configs/backbones/dense_conformer_bestrq.yaml: pretraining (BEST-RQ alone), VM-UAS and mean-weight
+    fine-tuning from the pretrained run's directory, and from scratch — each header command is a valid config."""
+    import re
+    import shlex
+
+    path = Path(__file__).parents[2] / "configs" / "backbones" / "dense_conformer_bestrq.yaml"
+    header = " ".join(line[1:].split(" # ")[0].strip() for line in path.read_text().splitlines()
+                      if line.startswith("#"))
+    shell = {name: re.search(rf"\b{name}=(\S+)", header).group(1) for name in ("C", "O", "PT")}
+    shell["k"] = "0"
+    lin = shlex.split(re.search(r"LIN=\((.*?)\)", header).group(1))
+    configs = {}
+    for command in re.findall(r"soups train (.*?)(?= soups | PT=| for | done|$)", header):
+        words = [w for word in shlex.split(command) for w in (lin if word == "${LIN[@]}" else [word])]
+        words = [re.sub(r"\$(\w+)", lambda m: shell[m.group(1)], w) for w in words]
+        assert words[0] == str(path.relative_to(path.parents[2])) and words[1] == "--out", command
+        configs[words[2].split("/seed")[0].rsplit("/", 1)[1]] = load_config(path, [w for w in words[3:] if "=" in w])
+    assert sorted(configs) == ["bestrq-pt6000", "pretrained-linear", "pretrained-vm-uas", "scratch-linear",
+                               "scratch-vm-uas"]
+    assert [o.task for o in configs["bestrq-pt6000"].objectives] == ["ssl"]
+    for name in ("pretrained-linear", "scratch-linear"):
+        assert configs[name].moo.mode == "linear" and [o.weight for o in configs[name].objectives] == [0.2] * 5
+    for name, cfg in configs.items():
+        assert cfg.train.init_from == ("runs/backbones/bestrq-pt6000" if name.startswith("pretrained") else None)
+        if name != "bestrq-pt6000":
+            assert [o.name for o in cfg.objectives] == [o.name for o in configs["scratch-vm-uas"].objectives]
