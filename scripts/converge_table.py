@@ -4,12 +4,16 @@ between any two of its points) and the median step time.
 
     python scripts/converge_table.py runs/grid-converge --seed 0 > /tmp/table.md
     python scripts/converge_table.py runs/grid-converge --seeds 0,1,2    # mean ± std over the finished seeds
+    python scripts/converge_table.py runs/backbones/conformer --seeds 0,1,2 --curves   # + mean dev curves
 
 The ``--seeds`` table counts only finished cells that trained their whole schedule (a cut or running cell is
-listed as such, never averaged in).
+listed as such, never averaged in); ``--curves`` adds each recipe's dev WER / BLEU at every evaluation, the
+mean over those seeds.
 
 A multi-phase recipe (PT+FT) reports its last phase (trained in the cell folder; ``phases/`` holds the earlier
-ones). Reads only what the grid wrote: ``cell.json``, ``log.jsonl`` and ``config.yaml``.
+ones). Reads only what the grid wrote: ``cell.json``, ``log.jsonl`` and ``config.yaml``. A folder of plain
+experiments laid out the same way (``RECIPE/seedK``, no ``grid.json``) works too: a cell without ``cell.json``
+is finished when ``soups eval EXP --split test`` wrote ``eval/test/results.json``.
 """
 
 from __future__ import annotations
@@ -42,11 +46,23 @@ def step_seconds(exp: Path) -> float | None:
     return statistics.median(times) if times else None
 
 
+def cell_info(cell: Path) -> dict | None:
+    """The grid's ``cell.json``; for a plain experiment, the same fields from its test evaluation."""
+    if (cell / "cell.json").is_file():
+        return json.loads((cell / "cell.json").read_text())
+    if not (cell / "config.yaml").is_file():
+        return None
+    results = cell / "eval" / "test" / "results.json"
+    if not results.is_file():
+        return {"recipe": cell.parent.name, "status": "not evaluated"}
+    return {"recipe": cell.parent.name, "status": "done", "test_average": json.loads(results.read_text())["average"]}
+
+
 def row(grid: Path, recipe_dir: Path, seed: int) -> str | None:
     cell = recipe_dir / f"seed{seed}"
-    if not (cell / "cell.json").is_file():
+    info = cell_info(cell)
+    if info is None:
         return None
-    info = json.loads((cell / "cell.json").read_text())
     if info.get("status") != "done":
         return f"| {info['recipe']} | ({info.get('status')}) | | | | |"
     exp = last_phase(cell)
@@ -69,10 +85,8 @@ def row(grid: Path, recipe_dir: Path, seed: int) -> str | None:
 
 def finished(cell: Path) -> dict | None:
     """The test averages of a finished cell that trained its whole schedule, else None."""
-    if not (cell / "cell.json").is_file():
-        return None
-    info = json.loads((cell / "cell.json").read_text())
-    if info.get("status") != "done" or not info.get("test_average"):
+    info = cell_info(cell)
+    if info is None or info.get("status") != "done" or not info.get("test_average"):
         return None
     exp = last_phase(cell)
     max_steps = yaml.safe_load((exp / "config.yaml").read_text())["train"]["max_steps"]
@@ -86,13 +100,14 @@ def mean_std(values: list[float]) -> str:
 
 def seeds_row(recipe_dir: Path, seeds: list[int]) -> str | None:
     """Mean ± std (sample std) over the seeds whose cells finished their schedule, and each seed's pair."""
-    cells = {s: recipe_dir / f"seed{s}" for s in seeds if (recipe_dir / f"seed{s}" / "cell.json").is_file()}
+    infos = {s: cell_info(recipe_dir / f"seed{s}") for s in seeds}
+    cells = {s: recipe_dir / f"seed{s}" for s in seeds if infos[s] is not None}
     if not cells:
         return None
-    name = json.loads(next(iter(cells.values())).joinpath("cell.json").read_text())["recipe"]
+    name = infos[next(iter(cells))]["recipe"]
     done = {s: finished(c) for s, c in cells.items()}
     ok = {s: t for s, t in done.items() if t}
-    status = {s: json.loads((c / "cell.json").read_text()).get("status") for s, c in cells.items()}
+    status = {s: infos[s].get("status") for s in cells}
     each = ", ".join(f"{t['wer']:.1f}/{t['bleu']:.1f}" if t else "(cut)" if status[s] == "done" else f"({status[s]})"
                      for s, t in done.items())
     if not ok:
@@ -101,13 +116,37 @@ def seeds_row(recipe_dir: Path, seeds: list[int]) -> str | None:
             f"{mean_std([t['bleu'] for t in ok.values()])} | {each} |")
 
 
+def mean_curve(recipe_dir: Path, seeds: list[int]) -> tuple[int, dict[int, tuple[float, float]]]:
+    """(seeds averaged, {step: (mean dev WER, mean dev BLEU)}) over the finished seeds, at the steps they share."""
+    cells = [recipe_dir / f"seed{s}" for s in seeds]
+    curves = [{p[0]: p[1:] for p in dev_points(last_phase(c))} for c in cells if finished(c)]
+    if not curves:
+        return 0, {}
+    steps = sorted(set.intersection(*(set(c) for c in curves)))
+    return len(curves), {k: (statistics.fmean(c[k][0] for c in curves), statistics.fmean(c[k][1] for c in curves))
+                         for k in steps}
+
+
+def print_curves(dirs: list[Path], seeds: list[int]) -> None:
+    rows = [(d.name, *mean_curve(d, seeds)) for d in dirs]
+    steps = sorted({k for _, _, curve in rows for k in curve})
+    print("\n| dev WER / BLEU at step (mean over seeds) | " + " | ".join(map(str, steps)) + " |")
+    print("|---|" + "---|" * len(steps))
+    for name, n, curve in rows:
+        if n:
+            print(f"| {name} ({n} seeds) | " + " | ".join(f"{curve[k][0]:.1f} / {curve[k][1]:.1f}" if k in curve
+                                                         else "" for k in steps) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("grid", type=Path)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", default=None, help="comma-separated seeds: one row per recipe, mean ± std")
+    ap.add_argument("--curves", action="store_true", help="with --seeds: the mean dev curves too")
     args = ap.parse_args()
-    order = [r["slug"] for r in json.loads((args.grid / "grid.json").read_text())["recipes"]]
+    index = args.grid / "grid.json"
+    order = [r["slug"] for r in json.loads(index.read_text())["recipes"]] if index.is_file() else []
     dirs = [args.grid / s for s in order] + sorted(d for d in args.grid.iterdir() if d.is_dir() and d.name not in order)
     if args.seeds:
         seeds = [int(x) for x in args.seeds.split(",")]
@@ -115,6 +154,8 @@ def main() -> None:
         print("|---|---:|---:|---:|---|")
         for line in filter(None, (seeds_row(d, seeds) for d in dirs)):
             print(line)
+        if args.curves:
+            print_curves(dirs, seeds)
         return
     print("| recipe | steps trained | test WER (%) | test BLEU | dev WER / BLEU, last third (start → end; range) "
           "| step (s), median |")

@@ -34,3 +34,25 @@ def test_mean_and_std_over_finished_seeds_only(tmp_path):
     assert rows["lin"][:3] == ["2 of 3", "32.0 ± 2.8", "52.0 ± 2.8"]      # sample std of (30, 34) = 2.83
     assert rows["lin"][3] == "30.0/50.0, 34.0/54.0, (cut)"
     assert rows["moo"][0] == "0 of 3" and rows["moo"][3] == "(running)"
+
+
+def test_plain_experiments_and_mean_dev_curves(tmp_path):
+    """No grid.json, no cell.json: a cell is finished when `soups eval --split test` wrote its results; the
+    --curves table averages the dev points of the finished seeds only, at the steps they share."""
+    for seed, (wer, bleu, dev) in enumerate([(30.0, 50.0, 40.0), (34.0, 56.0, 44.0), (None, None, 99.0)]):
+        d = tmp_path / "scratch" / f"seed{seed}"
+        d.mkdir(parents=True)
+        (d / "config.yaml").write_text("train:\n  max_steps: 200\n")
+        (d / "log.jsonl").write_text("".join(json.dumps({"step": s, "dev/average_wer": dev + s / 100,
+                                                         "dev/average_bleu": 10.0}) + "\n" for s in (100, 200)))
+        if wer is not None:
+            (d / "eval" / "test").mkdir(parents=True)
+            (d / "eval" / "test" / "results.json").write_text(json.dumps({"average": {"wer": wer, "bleu": bleu}}))
+    out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), "--seeds", "0,1,2", "--curves"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [c.strip() for c in lines[2].split("|")[1:-1]] == ["scratch", "2 of 3", "32.0 ± 2.8", "53.0 ± 4.2",
+                                                              "30.0/50.0, 34.0/56.0, (not evaluated)"]
+    assert [c.strip() for c in lines[4].split("|")[1:-1]] == ["dev WER / BLEU at step (mean over seeds)", "100", "200"]
+    assert [c.strip() for c in lines[6].split("|")[1:-1]] == ["scratch (2 seeds)", "43.0 / 10.0", "44.0 / 10.0"]
