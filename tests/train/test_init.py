@@ -51,3 +51,30 @@ def test_selectors_match_names_globs_tasks_and_languages():
     assert [o["name"] for o in select(objs, ["supervised"], "k")] == ["asr_fr", "st_fr_en"]
     with pytest.raises(ConfigError, match="matches no objective"):
         select(objs, ["task:gender"], "k")
+
+
+def test_a_run_started_from_an_experiment_keeps_its_input_normalisation(tmp_path):
+    """train.init_from = an experiment (or a checkpoint in its checkpoints/): the new run's cmvn.json is the
+    pretrained run's, not statistics of its own data (none is read here: the data directory does not exist)."""
+    import numpy as np
+
+    from soups.data.features import GlobalCMVN
+    from soups.train.build import build_cmvn
+    from soups.train.config import load_config
+    from soups.train.init import init_experiment
+
+    pre = tmp_path / "pre"
+    (pre / "checkpoints").mkdir(parents=True)
+    (pre / "config.yaml").write_text("{}\n")
+    GlobalCMVN.from_stats(np.full(80, 3.0), np.full(80, 13.0), 1).save(pre / "cmvn.json")   # mean 3, std 2
+    assert init_experiment(pre) == pre and init_experiment(pre / "checkpoints" / "ckpt-00000010.pt") == pre
+    assert init_experiment(tmp_path / "elsewhere.pt") is None
+    for i, init in enumerate([pre, pre / "checkpoints" / "ckpt-00000010.pt"]):
+        cfg = load_config(None, [f"train.init_from={init}"], data={
+            "data": {"dir": str(tmp_path / "no-corpus")}, "model": {"preset": "tiny"},
+            "objectives": [{"name": "asr_en", "task": "asr", "lang": "en"}]})
+        exp = tmp_path / f"ft{i}"
+        exp.mkdir()
+        cmvn = build_cmvn(cfg, exp)
+        assert torch.allclose(cmvn.mean, torch.full((80,), 3.0)) and torch.allclose(cmvn.std, torch.full((80,), 2.0))
+        assert (exp / "cmvn.json").read_text() == (pre / "cmvn.json").read_text()

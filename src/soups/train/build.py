@@ -31,6 +31,7 @@ from soups.moo.api import MultiObjective
 from soups.multitask import MultiTaskModel
 from soups.objectives import build_objective
 from soups.train.config import ExperimentConfig
+from soups.train.init import init_experiment
 
 log = logging.getLogger(__name__)
 TOKENIZERS_FILE, CMVN_FILE, LM_DIR = "tokenizers.json", "cmvn.json", "lm"
@@ -103,7 +104,9 @@ def _train(spec, texts: list[str], key: str):
 
 def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -> GlobalCMVN | WaveformInput:
     """Global CMVN from the train split (first ``max_per_lang`` utterances of each language); the raw-waveform
-    input for a transformers backbone (it normalises on its own)."""
+    input for a transformers backbone (it normalises on its own). A run started from another experiment
+    (``train.init_from``) keeps that experiment's statistics: the pretrained encoder's input stays as it was
+    trained, as a transformers backbone keeps its own normaliser."""
     path = exp_dir / CMVN_FILE
     if path.is_file():
         return load_input_transform(path)
@@ -111,6 +114,13 @@ def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -
         inputs = WaveformInput()
         inputs.save(path)
         return inputs
+    pretrained = init_experiment(cfg.train.init_from) if cfg.train.init_from else None
+    if pretrained is not None and (pretrained / CMVN_FILE).is_file():
+        cmvn = load_input_transform(pretrained / CMVN_FILE)
+        if isinstance(cmvn, GlobalCMVN):
+            cmvn.save(path)
+            log.info("input normalisation: %s (train.init_from's experiment)", pretrained / CMVN_FILE)
+            return cmvn
     from soups.data.batch import load_cut_features
 
     acc = CMVNAccumulator()

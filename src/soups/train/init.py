@@ -2,7 +2,8 @@
 
 Config keys: ``train.init_from: PATH`` (a checkpoint, or an experiment directory: its latest checkpoint;
 parameters with the same name and shape are copied — the encoder must match, heads the new run does not have
-are ignored, new heads start fresh) and
+are ignored, new heads start fresh; the fbank normalisation ``cmvn.json`` of that experiment is the new
+run's, see :func:`soups.train.build.build_cmvn`) and
 ``train.freeze: [encoder | layer:<group> | <objective selector>, ...]`` (selectors: an objective name or glob,
 ``task:asr``, ``lang:fr``, ``supervised``). What happened is written to ``EXP/init.json``.
 """
@@ -50,6 +51,14 @@ def init_checkpoint(path: str | Path) -> Path:
         raise CheckpointError(f"train.init_from: {path} is a directory without checkpoints/ckpt-<step>.pt "
                               "(give an experiment directory that has trained, or a checkpoint file)")
     return path / "checkpoints" / f"ckpt-{step:08d}.pt"
+
+
+def init_experiment(path: str | Path) -> Path | None:
+    """The experiment ``train.init_from`` names: the directory itself, or the one whose ``checkpoints/`` holds
+    the file; None for a checkpoint file outside an experiment."""
+    path = Path(path)
+    exp = path if path.is_dir() else path.parent.parent
+    return exp if (exp / "config.yaml").is_file() else None
 
 
 def init_from_checkpoint(model, path: str | Path) -> dict:
