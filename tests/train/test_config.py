@@ -154,8 +154,9 @@ def test_bestrq_backbone_config_loads_with_every_command_of_its_header():
         words = [re.sub(r"\$(\w+)", lambda m: shell[m.group(1)], w) for w in words]
         assert words[0] == str(path.relative_to(path.parents[2])) and words[1] == "--out", command
         configs[words[2].split("/seed")[0].rsplit("/", 1)[1]] = load_config(path, [w for w in words[3:] if "=" in w])
-    assert sorted(configs) == ["bestrq-pt6000", "pretrained-linear", "pretrained-vm-uas", "scratch-linear",
-                               "scratch-vm-uas"]
+    assert sorted(configs) == ["bestrq-pt6000", "pretrained-linear", "pretrained-vm-uas", "pretrained-vm-uas-lr1e-3",
+                               "scratch-linear", "scratch-vm-uas"]
+    assert configs["pretrained-vm-uas-lr1e-3"].train.lr_backbone == 1e-3 < configs["pretrained-vm-uas"].train.lr_backbone
     assert [o.task for o in configs["bestrq-pt6000"].objectives] == ["ssl"]
     for name in ("pretrained-linear", "scratch-linear"):
         assert configs[name].moo.mode == "linear" and [o.weight for o in configs[name].objectives] == [0.2] * 5
