@@ -16,7 +16,8 @@ from soups.cli import main
 
 # every engine code path once: layers_first/last/all differ only in the fixed list, linear_per_stream and
 # modo_per_stream only in the encoder call, modo_batched in the engine's vmapped products (all built and stepped
-# by the unit tests below, tests/train/test_encoder_forward.py and tests/moo/test_moo_engine_batched.py); layers_amortized's period timing and streamed probe run here
+# by the unit tests below, tests/train/test_encoder_forward.py and tests/moo/test_moo_engine_batched.py);
+# layers_amortized's period timing and streamed probe run here
 QUICK_MODES = [m for m in BENCH_MODES if m not in ("layers_first", "layers_last", "layers_all", "linear_per_stream",
                                                    "modo_per_stream", "modo_batched")]
 

@@ -154,11 +154,13 @@ def test_bestrq_backbone_config_loads_with_every_command_of_its_header():
         words = [re.sub(r"\$(\w+)", lambda m: shell[m.group(1)], w) for w in words]
         assert words[0] == str(path.relative_to(path.parents[2])) and words[1] == "--out", command
         configs[words[2].split("/seed")[0].rsplit("/", 1)[1]] = load_config(path, [w for w in words[3:] if "=" in w])
-    assert sorted(configs) == ["bestrq-pt6000", "pretrained-linear", "pretrained-vm-uas", "pretrained-vm-uas-lr1e-3",
-                               "scratch-linear", "scratch-vm-uas"]
-    assert configs["pretrained-vm-uas-lr1e-3"].train.lr_backbone == 1e-3 < configs["pretrained-vm-uas"].train.lr_backbone
+    assert sorted(configs) == ["bestrq-pt6000", "pretrained-frozen-linear", "pretrained-linear", "pretrained-vm-uas",
+                               "pretrained-vm-uas-lr1e-3", "random-frozen-linear", "scratch-linear", "scratch-vm-uas"]
+    assert all(configs[n].train.freeze == ["encoder"] for n in configs if "frozen" in n)
+    lr = {name: configs[name].train.lr_backbone for name in ("pretrained-vm-uas-lr1e-3", "pretrained-vm-uas")}
+    assert lr["pretrained-vm-uas-lr1e-3"] == 1e-3 < lr["pretrained-vm-uas"]
     assert [o.task for o in configs["bestrq-pt6000"].objectives] == ["ssl"]
-    for name in ("pretrained-linear", "scratch-linear"):
+    for name in ("pretrained-linear", "scratch-linear", "pretrained-frozen-linear", "random-frozen-linear"):
         assert configs[name].moo.mode == "linear" and [o.weight for o in configs[name].objectives] == [0.2] * 5
     for name, cfg in configs.items():
         assert cfg.train.init_from == ("runs/backbones/bestrq-pt6000" if name.startswith("pretrained") else None)
