@@ -151,12 +151,18 @@ def _step(path: Path) -> int:
     return int(_CKPT_NAME.match(path.name).group(1))
 
 
-def latest_step(directory: str | Path) -> int:
-    """The highest step of the ``ckpt-<step>.pt`` files in ``directory`` (0 if none), from the names alone."""
+def latest_checkpoint(directory: str | Path) -> Path | None:
+    """The ``ckpt-<step>.pt`` file of the highest step in ``directory`` (None if none), from the names alone."""
     directory = Path(directory)
     if not directory.is_dir():
-        return 0
-    return max((_step(p) for p in directory.iterdir() if _CKPT_NAME.match(p.name)), default=0)
+        return None
+    return max((p for p in directory.iterdir() if _CKPT_NAME.match(p.name)), key=_step, default=None)
+
+
+def latest_step(directory: str | Path) -> int:
+    """The highest step of the ``ckpt-<step>.pt`` files in ``directory`` (0 if none), from the names alone."""
+    path = latest_checkpoint(directory)
+    return 0 if path is None else _step(path)
 
 
 class CheckpointManager:

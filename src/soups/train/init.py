@@ -16,7 +16,7 @@ from pathlib import Path
 
 from soups.atomic import atomic_write_text
 from soups.errors import CheckpointError, ConfigError
-from soups.train.checkpoint import latest_step, load_checkpoint
+from soups.train.checkpoint import latest_checkpoint, load_checkpoint
 
 
 def matches(obj: dict, selector: str) -> bool:
@@ -46,11 +46,11 @@ def init_checkpoint(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_dir():
         return path
-    step = latest_step(path / "checkpoints")
-    if not step:
+    latest = latest_checkpoint(path / "checkpoints")
+    if latest is None:
         raise CheckpointError(f"train.init_from: {path} is a directory without checkpoints/ckpt-<step>.pt "
                               "(give an experiment directory that has trained, or a checkpoint file)")
-    return path / "checkpoints" / f"ckpt-{step:08d}.pt"
+    return latest
 
 
 def init_experiment(path: str | Path) -> Path | None:
