@@ -35,7 +35,8 @@ def config(tiny_corpus, tmp_path_factory):
 def train(cfg: Path, out: Path, nproc: int, *overrides, timeout: int = 300) -> subprocess.CompletedProcess:
     launcher = TORCHRUN + [f"--nproc_per_node={nproc}"] if nproc > 1 else [sys.executable]
     cmd = launcher + ["-m", "soups", "train", str(cfg), "--out", str(out), "--no-progress", *SMALL, *overrides]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1",
+               PYTHONFAULTHANDLER="1")  # a crashing rank prints every thread's Python stack
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc
@@ -104,7 +105,8 @@ def test_a_killed_rank_stops_the_job_and_it_resumes_from_the_last_checkpoint(con
     exp = tmp_path / "exp"
     cmd = TORCHRUN + ["--nproc_per_node=2", "-m", "soups", "train", str(config), "--out", str(exp), "--no-progress",
                       *SMALL, *overrides]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS="1",
+               PYTHONFAULTHANDLER="1")  # a crashing rank prints every thread's Python stack
     job = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 240
     while not list((exp / "checkpoints").glob("ckpt-*.pt")) and time.time() < deadline and job.poll() is None:
