@@ -25,3 +25,28 @@ def tiny_corpus(tmp_path_factory):
     prepare_synthetic(out, size="tiny", seed=0)
     compute_features(out)
     return out
+
+
+@pytest.fixture
+def hold_elsewhere():
+    """``hold_elsewhere(DIR)`` → a live process holding DIR's lock (:mod:`soups.lock`), killed at teardown."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    procs = []
+    code = ("import sys, time\nfrom soups.lock import hold\nwith hold(sys.argv[1]):\n"
+            "    print('held', flush=True)\n    time.sleep(300)\n")
+
+    def start(directory):
+        src = str(Path(__file__).parents[1] / "src")
+        proc = subprocess.Popen([sys.executable, "-c", code, str(directory)], stdout=subprocess.PIPE, text=True,
+                                env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+        procs.append(proc)
+        assert proc.stdout.readline().strip() == "held"
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait()

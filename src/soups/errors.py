@@ -38,3 +38,12 @@ class ConfigError(SoupsError):
 
 class CheckpointError(SoupsError):
     """A missing, corrupt, unsafe or incompatible checkpoint."""
+
+
+class BusyError(SoupsError):
+    """A directory another soups process is writing (it holds the directory's lock)."""
+
+    def __init__(self, path: str | Path, holder: str):
+        self.path, self.holder = Path(path), holder
+        super().__init__(f"{path}: in use by another soups process ({holder}); wait for it to finish, stop it, "
+                         "or choose another --out")

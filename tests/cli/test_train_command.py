@@ -51,3 +51,17 @@ def test_a_single_process_run_returns_normally(fake_launch, monkeypatch, capsys,
     assert "exit" not in fake_launch
     assert json.loads(capsys.readouterr().out)["seconds"] == 1.2
 
+
+def test_training_into_a_directory_another_process_writes_is_a_one_line_error(tiny_corpus, hold_elsewhere, tmp_path,
+                                                                               capsys):
+    import yaml
+
+    from tests.grid.helpers import base_config
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(base_config(tiny_corpus)))
+    proc = hold_elsewhere(tmp_path / "exp")
+    assert main(["train", str(config), "--out", str(tmp_path / "exp"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"soups: error: {tmp_path / 'exp'}: in use by another soups process (pid {proc.pid} ")
+    assert "\n" not in err and sorted(p.name for p in (tmp_path / "exp").iterdir()) == [".lock"]

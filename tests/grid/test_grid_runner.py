@@ -66,8 +66,22 @@ def test_grid_runs_skips_reports_crashes_and_reuses_the_search(grid_run, capsys)
     rc, out = _run_cli(capsys, "grid", str(path), "--seeds", "2", "--out", str(runs))
     assert rc == 1 and "grid: 0 run, 4 skipped (finished), 2 failed" in out
     changed = [p for p, t in stamps.items() if p.exists() and p.stat().st_mtime_ns != t and p.name != "grid.json"
-               and p.name != "recipe.json"]
+               and p.name not in ("recipe.json", ".lock")]
     assert changed == []
+
+
+def test_a_cell_another_process_runs_is_left_to_it_and_run_once_it_is_free(grid_run, hold_elsewhere, capsys):
+    root, path = grid_run
+    runs = root / "busy"
+    holder = hold_elsewhere(runs / "VM" / "seed0")   # e.g. a second `soups grid` over the same RUNS
+    rc, out = _run_cli(capsys, "grid", str(path), "--seeds", "1", "--out", str(runs), "--recipes", "VM")
+    assert rc == 0 and "busy (another process runs it: pid" in out
+    assert "grid: 0 run, 0 skipped (finished), 1 left to the process running them, 0 failed" in out
+    assert sorted(p.name for p in (runs / "VM" / "seed0").iterdir()) == [".lock"]   # untouched: no cell.json
+    holder.kill()
+    holder.wait()
+    rc, out = _run_cli(capsys, "grid", str(path), "--seeds", "1", "--out", str(runs), "--recipes", "VM")
+    assert rc == 0 and "grid: 1 run, 0 skipped (finished), 0 failed" in out
 
 
 def test_unknown_recipe_on_the_command_line_is_a_clear_error(grid_run, capsys):

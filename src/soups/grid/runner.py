@@ -7,7 +7,9 @@
 Before anything trains, every phase config of every cell is built and checked (a config error stops the
 grid). Then, per cell (``RUNS/<recipe>/seed<N>/``): a finished cell (final checkpoint at its max_steps and
 ``eval/test/results.json``) is skipped; an interrupted phase is resumed; a finished phase is not retrained;
-a cell whose saved config differs from the grid's fails with the differences (delete it to rerun). A crash
+a cell whose saved config differs from the grid's fails with the differences (delete it to rerun); a cell
+another ``soups grid`` is running is left to it (each cell is locked while it runs, so two grids over the same
+RUNS share the work instead of training one cell twice). A crash
 fails its cell (``cell.json`` holds the error and traceback) and the grid goes on; the summary lists the
 failed cells and :func:`run_grid`'s caller exits non-zero.
 """
@@ -20,12 +22,14 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from soups import lock
 from soups.atomic import atomic_write_text
-from soups.errors import CheckpointError, ConfigError, SoupsError
+from soups.errors import BusyError, CheckpointError, ConfigError, SoupsError
 from soups.grid import phases as ph
 from soups.grid.plan import PhasePlan, build_phase, cell_dir, recipe_data
 from soups.grid.recipes import Grid, RecipeEntry, recipe_phases
 from soups.grid.search import candidates, stored_choice
+from soups.train.checkpoint import latest_step
 
 
 @dataclass
@@ -33,8 +37,8 @@ class CellResult:
     recipe: str
     seed: int
     dir: Path
-    status: str                  # done | skipped | failed
-    error: str | None = None
+    status: str                  # done | skipped | failed | busy
+    error: str | None = None     # failed: the message; busy: who holds the cell
     seconds: float = 0.0
 
 
@@ -181,7 +185,17 @@ def _train_cell(grid, entry, seed, out, progress, echo) -> dict:
 def run_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path, progress: bool = False,
              echo=print) -> CellResult:
     """Train (or resume) and test one cell; a crash is caught, recorded in ``cell.json`` and returned.
-    A finished cell is left as it is (a config that changed since is reported, not recorded)."""
+    A finished cell is left as it is (a config that changed since is reported, not recorded); a cell that
+    another process is running (it holds the cell's lock, :mod:`soups.lock`) is left to it: status ``busy``."""
+    cell = cell_dir(out, entry, seed)
+    try:
+        with lock.hold(cell):
+            return _run_locked_cell(grid, entry, seed, out, progress, echo)
+    except BusyError as err:
+        return CellResult(entry.name, seed, cell, "busy", err.holder)
+
+
+def _run_locked_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path, progress: bool, echo) -> CellResult:
     cell, t0, finished = cell_dir(out, entry, seed), time.time(), False
     try:
         plans = plan_cell(grid, entry, seed, out)
@@ -203,18 +217,12 @@ def run_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path, progress: boo
     return CellResult(entry.name, seed, cell, "done", None, time.time() - t0)
 
 
-def _latest_step(exp: Path) -> int | None:
-    steps = [int(p.stem.split("-")[1]) for p in (exp / "checkpoints").glob("ckpt-*.pt")] \
-        if (exp / "checkpoints").is_dir() else []
-    return max(steps) if steps else None
-
-
 def describe_cell(entry: RecipeEntry, seed: int, plans: list[PhasePlan]) -> list[str]:
     """Dry-run lines of one cell: where it runs, its state, and per phase what differs from the defaults."""
     state = "finished (skipped)" if cell_finished(plans) else "to run"
     lines = [f"{entry.name} seed {seed} -> {plans[-1].exp_dir}: {state}"]
     for p in plans:
-        cfg, last = p.cfg, _latest_step(p.exp_dir)
+        cfg, last = p.cfg, latest_step(p.exp_dir / "checkpoints")
         phase_state = "done" if p.final_checkpoint.is_file() else f"resume from step {last}" if last else "new"
         hier = cfg.moo.hierarchy or {"formulation": "vs (default)"}
         lines.append(f"  phase {p.index + 1}/{len(plans)} {p.spec.name}: {cfg.train.max_steps} steps, {phase_state}; "
@@ -260,11 +268,14 @@ def run_grid(grid: Grid, seeds: list[int], out: str | Path, recipes: list[str] |
         echo(f"[{n}/{len(cells)}] {e.name} seed {s}")
         r = run_cell(grid, e, s, out, progress, echo)
         echo(f"    {r.status}" + (f" in {r.seconds:.1f} s" if r.status == "done" else "")
-             + (f": {r.error.splitlines()[0]}" if r.error else ""))
+             + (f" (another process runs it: {r.error})" if r.status == "busy"
+                else f": {r.error.splitlines()[0]}" if r.error else ""))
         results.append(r)
     failed = [r for r in results if r.status == "failed"]
+    busy = sum(r.status == "busy" for r in results)
     echo(f"grid: {sum(r.status == 'done' for r in results)} run, {sum(r.status == 'skipped' for r in results)} "
-         f"skipped (finished), {len(failed)} failed")
+         f"skipped (finished), " + (f"{busy} left to the process running them, " if busy else "")
+         + f"{len(failed)} failed")
     for r in failed:
         echo(f"  FAILED {r.recipe} seed {r.seed}: {r.error.splitlines()[0]}  (details: {r.dir / 'cell.json'})")
     return results

@@ -11,6 +11,7 @@ The experiment directory holds everything needed to evaluate or resume::
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import logging
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from soups import lock
 from soups.atomic import atomic_write_text, remove_stale_temporaries
 from soups.data.prefetch import Prefetcher
 from soups.data.skips import SkipLog
@@ -218,8 +220,17 @@ def run_training(cfg: ExperimentConfig, exp_dir: str | Path, resume: bool = Fals
 
     ``dev_eval`` (e.g. :func:`soups.eval.dev.evaluate_dev`, what ``soups train`` passes) runs every
     ``train.eval_every`` steps and at the end, and its ``score`` picks ``best.pt``; without it there is no dev
-    evaluation and ``best.pt`` is never written (``--checkpoint best`` then takes the latest)."""
+    evaluation and ``best.pt`` is never written (``--checkpoint best`` then takes the latest).
+
+    Rank 0 holds the experiment's lock (:mod:`soups.lock`) throughout: a second process training into the
+    same directory stops at once with :class:`~soups.errors.BusyError`."""
     exp_dir = Path(exp_dir)
+    with lock.hold(exp_dir) if rank == 0 else contextlib.nullcontext():
+        return _train(cfg, exp_dir, resume, stop_after, progress, rank, world_size, comm, dev_eval)
+
+
+def _train(cfg: ExperimentConfig, exp_dir: Path, resume: bool, stop_after: int | None, progress: bool, rank: int,
+           world_size: int, comm, dev_eval: DevEval | None) -> dict:
     exp_dir.mkdir(parents=True, exist_ok=True)
     check_experiment_dir(cfg, exp_dir, resume)
     if rank == 0:
