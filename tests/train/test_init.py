@@ -78,3 +78,35 @@ def test_a_run_started_from_an_experiment_keeps_its_input_normalisation(tmp_path
         cmvn = build_cmvn(cfg, exp)
         assert torch.allclose(cmvn.mean, torch.full((80,), 3.0)) and torch.allclose(cmvn.std, torch.full((80,), 2.0))
         assert (exp / "cmvn.json").read_text() == (pre / "cmvn.json").read_text()
+
+
+def test_a_run_started_from_an_experiment_keeps_its_tokenizers_and_trains_only_new_ones(tiny_corpus, tmp_path):
+    """The loaded heads were trained on the pretrained run's symbols: the new run keeps those tokenizers (not new
+    ones of the same size over its own texts) and trains one only for a language the pretrained run lacked."""
+    from soups.data.tokenizer import load_tokenizers, save_tokenizers, train_tokenizer
+    from soups.train.build import build_tokenizers
+    from soups.train.config import load_config
+
+    pre = tmp_path / "pre"
+    (pre / "checkpoints").mkdir(parents=True)
+    (pre / "config.yaml").write_text("{}\n")
+    theirs = {"asr_en": train_tokenizer("char", ["zyx wvu"], 64), "st": train_tokenizer("char", ["qq rr"], 64)}
+    save_tokenizers(theirs, pre / "tokenizers.json")
+
+    def config(*overrides):
+        return load_config(None, [f"train.init_from={pre}", *overrides], data={
+            "data": {"dir": str(tiny_corpus)}, "model": {"preset": "tiny"},
+            "objectives": [{"name": "asr_en", "task": "asr", "lang": "en"},
+                           {"name": "asr_fr", "task": "asr", "lang": "fr"},
+                           {"name": "st_fr_en", "task": "st", "lang": "fr", "head": "ctc"}],
+            "tokenizers": {"asr": {"kind": "char", "vocab_size": 64}, "st": {"kind": "char", "vocab_size": 64}}})
+
+    (tmp_path / "ft").mkdir()
+    toks = build_tokenizers(config(), tmp_path / "ft")
+    assert toks["asr_en"].state() == theirs["asr_en"].state() and toks["st"].state() == theirs["st"].state()
+    assert len(toks["asr_fr"].chars) > 10        # trained on the French transcripts of the corpus
+    saved = load_tokenizers(tmp_path / "ft" / "tokenizers.json")
+    assert {k: v.state() for k, v in saved.items()} == {k: v.state() for k, v in toks.items()}
+    (tmp_path / "spm").mkdir()
+    with pytest.raises(ConfigError, match=r"tokenizers.st.kind.*trained its heads with a char tokenizer for st"):
+        build_tokenizers(config("tokenizers.st={kind: spm, vocab_size: 80}"), tmp_path / "spm")

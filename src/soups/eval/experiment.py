@@ -18,18 +18,18 @@ from soups.errors import CheckpointError, ConfigError
 from soups.eval.evaluate import DecodeOptions, evaluate
 from soups.eval.fusions import build_lm_fusions
 from soups.train.build import build_model
-from soups.train.checkpoint import latest_step, load_checkpoint
+from soups.train.checkpoint import latest_checkpoint, latest_step, load_checkpoint
 from soups.train.config import load_config
 
 
 def checkpoint_path(exp: Path, which: str) -> Path:
     ckpt_dir = exp / "checkpoints"
     if which in ("best", "latest"):
-        best, ckpts = ckpt_dir / "best.pt", sorted(ckpt_dir.glob("ckpt-*.pt"))
+        best, latest = ckpt_dir / "best.pt", latest_checkpoint(ckpt_dir)
         if which == "best" and best.is_file():
             return best
-        if ckpts:
-            return ckpts[-1]
+        if latest is not None:
+            return latest
         raise CheckpointError(f"{ckpt_dir}: no checkpoint found (train first: soups train … --out {exp})")
     if which == "averaged":
         path = ckpt_dir / "averaged.pt"

@@ -57,21 +57,44 @@ def _texts(cfg: ExperimentConfig, lang: str, field: str) -> list[str]:
 
 
 def build_tokenizers(cfg: ExperimentConfig, exp_dir: Path) -> dict:
-    """``{"asr_<lang>": tok, "st": tok}``; trained on train splits once, then loaded from the experiment."""
+    """``{"asr_<lang>": tok, "st": tok}``; trained on train splits once, then loaded from the experiment.
+
+    A run started from another experiment (``train.init_from``) keeps that experiment's tokenizer for every key
+    it has — the heads it loads were trained on those symbols; a tokenizer of the same size but another
+    vocabulary would load them silently wrong — and trains only the new ones (a language it did not have)."""
     path = exp_dir / TOKENIZERS_FILE
     if path.is_file():
         return load_tokenizers(path)
-    toks = {}
-    for lang in sorted({o.lang for o in cfg.objectives if o.task == "asr"}):
-        key = f"tokenizers.asr_per_language.{lang}" if lang in cfg.tokenizers.asr_per_language else "tokenizers.asr"
-        spec = cfg.tokenizers.asr_per_language.get(lang, cfg.tokenizers.asr)
-        toks[f"asr_{lang}"] = _train(spec, _texts(cfg, lang, "asr"), key)
+    specs = {f"asr_{lang}": (cfg.tokenizers.asr_per_language.get(lang, cfg.tokenizers.asr),
+                             f"tokenizers.asr_per_language.{lang}" if lang in cfg.tokenizers.asr_per_language
+                             else "tokenizers.asr", [lang], "asr")
+             for lang in sorted({o.lang for o in cfg.objectives if o.task == "asr"})}
     st_langs = sorted({o.lang for o in cfg.objectives if o.task == "st"})
     if st_langs:
-        toks["st"] = _train(cfg.tokenizers.st, [t for lang in st_langs for t in _texts(cfg, lang, "st")],
-                            "tokenizers.st")
+        specs["st"] = (cfg.tokenizers.st, "tokenizers.st", st_langs, "st")
+    inherited, source = _init_tokenizers(cfg)
+    toks = {}
+    for name, (spec, key, langs, field) in specs.items():
+        if name in inherited:
+            if inherited[name].kind != spec.kind:
+                raise ConfigError(f"{key}.kind", f"train.init_from's experiment ({source}) trained its heads with "
+                                  f"a {inherited[name].kind} tokenizer for {name}; use kind "
+                                  f"{inherited[name].kind} here", choices=[inherited[name].kind])
+            toks[name] = inherited[name]
+        else:
+            toks[name] = _train(spec, [t for lang in langs for t in _texts(cfg, lang, field)], key)
+    if inherited:
+        log.info("tokenizers %s: train.init_from's experiment (%s)", sorted(set(toks) & set(inherited)), source)
     save_tokenizers(toks, path)
     return toks
+
+
+def _init_tokenizers(cfg: ExperimentConfig) -> tuple[dict, Path | None]:
+    """The tokenizers of ``train.init_from``'s experiment (none without one) and its ``tokenizers.json``."""
+    pretrained = init_experiment(cfg.train.init_from) if cfg.train.init_from else None
+    if pretrained is None or not (pretrained / TOKENIZERS_FILE).is_file():
+        return {}, None
+    return load_tokenizers(pretrained / TOKENIZERS_FILE), pretrained / TOKENIZERS_FILE
 
 
 def lm_texts(cfg: ExperimentConfig, exp_dir: Path) -> dict[str, list[str]]:

@@ -3,7 +3,8 @@
 Config keys: ``train.init_from: PATH`` (a checkpoint, or an experiment directory: its latest checkpoint;
 parameters with the same name and shape are copied — the encoder must match, heads the new run does not have
 are ignored, new heads start fresh; the fbank normalisation ``cmvn.json`` of that experiment is the new
-run's, see :func:`soups.train.build.build_cmvn`) and
+run's, and so are its tokenizers — the loaded heads were trained on them —, see
+:func:`soups.train.build.build_cmvn` and :func:`~soups.train.build.build_tokenizers`) and
 ``train.freeze: [encoder | layer:<group> | <objective selector>, ...]`` (selectors: an objective name or glob,
 ``task:asr``, ``lang:fr``, ``supervised``). What happened is written to ``EXP/init.json``.
 """
