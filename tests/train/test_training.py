@@ -234,3 +234,14 @@ def test_dev_evaluation_is_what_the_caller_passes(tiny_corpus, tmp_path):
     summary = run_training(cfg, tmp_path / "without", progress=False)
     assert summary["dev"] is None and not (tmp_path / "without" / "checkpoints" / "best.pt").exists()
     assert not any("dev/" in line for line in (tmp_path / "without" / "log.jsonl").read_text().splitlines())
+
+
+def test_logged_step_and_data_seconds_are_means_over_every_step_since_the_last_log():
+    from soups.train.loop import Timing
+
+    timing = Timing()
+    for step_s, data_s in [(0.2, 0.01), (3.0, 2.8), (0.1, 0.03)]:   # the stall on an unlogged step counts
+        timing.add(step_s, data_s)
+    assert timing.means() == pytest.approx({"step_s": 1.1, "data_s": 2.84 / 3})
+    timing.add(0.5, 0.1)                                          # the next interval starts afresh
+    assert timing.means() == pytest.approx({"step_s": 0.5, "data_s": 0.1})

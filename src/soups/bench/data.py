@@ -14,7 +14,8 @@ utterances/s and × real time (audio seconds per wall second).
 
 (b) **Start-up** (``--manifest-size N``): N synthetic cut records pointing at a few real audio files are
 written to disk (no audio is synthesized per record); a fresh Python process then builds a ``Stream`` on
-them and draws the first batch, reporting wall times, resident memory and the number of live Python objects
+them — read lazily, as a stream of more than ``soups.data.streams.IN_MEMORY_CUTS`` cuts is — and draws the
+first batch, reporting wall times, resident memory and the number of live Python objects
 (``gc.get_objects()``) before and after — and, for comparison, the memory an eagerly loaded list of cuts
 would need (measured on a sample, extrapolated to N), and how long a plain newline count of the manifest
 takes (what counting could cost).
@@ -168,7 +169,8 @@ def startup_child(data_dir: str, batch_cuts: int = 16, sample: int = 20000) -> d
     gc.collect()
     out = {"rss_after_imports_mb": round(_rss_mb(), 1), "objects_after_imports": len(gc.get_objects())}
     t0 = time.perf_counter()
-    stream = Stream(StreamConfig(LANG, (Source(LANG, str(data_dir), "train"),), max_cuts=batch_cuts, seed=0),
+    stream = Stream(StreamConfig(LANG, (Source(LANG, str(data_dir), "train"),), max_cuts=batch_cuts, seed=0,
+                                 in_memory_cuts=0),   # the lazy path of a manifest beyond IN_MEMORY_CUTS
                     lambda name, cuts: collate(name, cuts, None))
     out["stream_build_s"] = round(time.perf_counter() - t0, 3)
     gc.collect()

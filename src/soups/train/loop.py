@@ -246,16 +246,16 @@ def _train(cfg: ExperimentConfig, exp_dir: Path, resume: bool, stop_after: int |
     logger = TrainLogger(exp_dir, cfg.train.max_steps, ctx.step, enabled=rank == 0, progress=progress, resume=resume)
     t = cfg.train
     last_target = t.max_steps if stop_after is None else min(t.max_steps, ctx.step + stop_after)
-    start, dev = time.time(), None
+    start, dev, timing = time.time(), None, Timing()
     try:
         while ctx.step < last_target:
             t_step = time.time()
             rec = train_step(ctx)
-            rec["step_s"] = time.time() - t_step
+            timing.add(time.time() - t_step, rec["data_s"])
             if ctx.comm is not None:
                 rec["comm_bytes"] = ctx.comm.bytes_sent  # cumulative, this rank
             if ctx.step % t.log_every == 0 or ctx.step == last_target:
-                logger.log(ctx.step, rec)
+                logger.log(ctx.step, rec | timing.means())
             logger.progress(1, {k[5:]: v for k, v in rec.items() if k.startswith("loss/")})
             out_of_time = t.max_minutes is not None and time.time() - start > 60 * t.max_minutes
             at_eval = t.eval_every and ctx.step % t.eval_every == 0
@@ -273,6 +273,23 @@ def _train(cfg: ExperimentConfig, exp_dir: Path, resume: bool, stop_after: int |
             "skipped_nonfinite": dict(ctx.skipped_nonfinite),
             "skipped_items": dict(ctx.skipped_items), "skipped_objective_steps": dict(ctx.skipped_objective_steps),
             "seconds": time.time() - start}
+
+
+class Timing:
+    """``step_s`` and ``data_s`` as logged: means over the steps since the previous logged step — every step
+    counts, not only the logged one (a stall on an unlogged step, e.g. a data epoch starting, shows)."""
+
+    def __init__(self) -> None:
+        self.step_s = self.data_s = 0.0
+        self.steps = 0
+
+    def add(self, step_s: float, data_s: float) -> None:
+        self.step_s, self.data_s, self.steps = self.step_s + step_s, self.data_s + data_s, self.steps + 1
+
+    def means(self) -> dict:
+        out = {"step_s": self.step_s / max(self.steps, 1), "data_s": self.data_s / max(self.steps, 1)}
+        self.__init__()
+        return out
 
 
 def _checkpoint(ctx: TrainContext, manager: CheckpointManager, logger: TrainLogger, dev_eval: DevEval | None,
