@@ -9,6 +9,7 @@ Examples::
     soups bench decode --json                          # CTC prefix beam search speed, without and with an LM
     soups bench data --padding configs/demo.yaml --skip-throughput --json   # padding of the joint encoder pass
     soups bench data --prefetch configs/demo.yaml --skip-throughput --json  # data time in the step vs read ahead
+    soups bench data --streams EXP/config.yaml --skip-throughput --json     # cuts in memory vs read lazily
 
 Each benchmark registers itself in :data:`BENCHES` (``name -> register function``).
 """
@@ -41,6 +42,11 @@ def _register_data(bsub) -> None:
                    help="rounds of the two runs, alternating order (default: 3)")
     p.add_argument("--prefetch-set", action="append", default=[], metavar="KEY=VALUE",
                    help="a config override for --prefetch (repeatable), e.g. train.threads=1")
+    p.add_argument("--streams", metavar="CONFIG", default=None,
+                   help="also: data seconds per step of this experiment config's streams, cuts kept in memory vs "
+                        "read lazily (epoch restarts included; its corpus must be prepared)")
+    p.add_argument("--streams-steps", type=_positive_int, default=100, help="steps drawn per run (default: 100)")
+    p.add_argument("--streams-repeats", type=_positive_int, default=2, help="alternating rounds (default: 2)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_data)
 
@@ -150,6 +156,11 @@ def _summary_data(result: dict) -> str:
                      f"in the step {p['inline']['data_s'] * 1000:.1f} ms ({100 * p['inline']['data_share']:.2f} %), "
                      f"read ahead {p['ahead']['data_s'] * 1000:.1f} ms ({100 * p['ahead']['data_share']:.2f} %); "
                      f"wall per step ahead / in the step {p['wall_ratio']}")
+    if result.get("streams"):
+        p = result["streams"]
+        lines.append(f"data time per step ({p['config']}, epochs of {p['epoch_batches']} steps): in memory "
+                     f"{p['in_memory']['mean_s'] * 1000:.1f} ms, read lazily {p['lazy']['mean_s'] * 1000:.1f} ms "
+                     f"(x{p['mean_ratio']}); same batches: {p['same_batches']}")
     return "\n".join(lines)
 
 
@@ -167,6 +178,10 @@ def run_data(args) -> int:
 
         result["prefetch"] = bench_prefetch(args.prefetch, args.prefetch_steps, repeats=args.prefetch_repeats,
                                             overrides=tuple(args.prefetch_set))
+    if args.streams:
+        from soups.bench.streams import bench_streams
+
+        result["streams"] = bench_streams(args.streams, args.streams_steps, args.streams_repeats)
     print(json.dumps(result, ensure_ascii=False) if args.json else _summary_data(result))
     return 0
 
