@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 
-def _draw(cfg, work: Path, steps: int, in_memory: bool) -> tuple[dict, list]:
+def _draw(cfg, work: Path, steps: int, in_memory: bool) -> tuple[dict, list, int | None]:
+    """One run: its timings, the cut ids drawn per step, the streams' epoch length in batches."""
     import soups.data.streams as streams_module
     from soups.data.skips import SkipLog
     from soups.train import build
@@ -44,7 +45,7 @@ def _draw(cfg, work: Path, steps: int, in_memory: bool) -> tuple[dict, list]:
     starts = [t for i, t in enumerate(times) if epoch and i and i % epoch == 0]
     return {"mean_s": round(statistics.mean(times[1:]), 5), "median_s": round(statistics.median(times[1:]), 5),
             "epoch_start_s": round(statistics.median(starts), 4) if starts else None,
-            "epoch_starts": len(starts), "epoch_batches": epoch}, ids
+            "epoch_starts": len(starts)}, ids, epoch
 
 
 def bench_streams(config: str, steps: int = 100, repeats: int = 2, overrides: tuple[str, ...] = ()) -> dict:
@@ -52,17 +53,14 @@ def bench_streams(config: str, steps: int = 100, repeats: int = 2, overrides: tu
     from soups.train.config import load_config
 
     cfg = load_config(config, list(overrides))
-    runs, draws = {"in_memory": [], "lazy": []}, {}
+    runs, draws, epoch = {"in_memory": [], "lazy": []}, {}, None
     with tempfile.TemporaryDirectory(prefix="soups-bench-streams-") as work:
         for r in range(repeats):
             for name in (("in_memory", "lazy") if r % 2 == 0 else ("lazy", "in_memory")):
-                result, draws[name] = _draw(cfg, Path(work), steps, name == "in_memory")
+                result, draws[name], epoch = _draw(cfg, Path(work), steps, name == "in_memory")
                 runs[name].append(result)
-    out: dict = {"config": str(config), "overrides": list(overrides), "steps": steps,
-                 "epoch_batches": runs["lazy"][0].pop("epoch_batches"), "same_batches": draws["in_memory"] == draws["lazy"]}
-    for results in runs.values():
-        for r in results:
-            r.pop("epoch_batches", None)
+    out: dict = {"config": str(config), "overrides": list(overrides), "steps": steps, "epoch_batches": epoch,
+                 "same_batches": draws["in_memory"] == draws["lazy"]}
     for name, results in runs.items():
         out[name] = {key: None if results[0][key] is None else round(statistics.median(r[key] for r in results), 5)
                      for key in results[0]} | {"runs": results}
