@@ -5,10 +5,13 @@ between any two of its points) and the median step time.
     python scripts/converge_table.py runs/grid-converge --seed 0 > /tmp/table.md
     python scripts/converge_table.py runs/grid-converge --seeds 0,1,2    # mean ± std over the finished seeds
     python scripts/converge_table.py runs/backbones/conformer --seeds 0,1,2 --curves   # + mean dev curves
+    python scripts/converge_table.py runs/grid-converge --seeds 0,1,2 --report docs/results/converge/report.json
 
 The ``--seeds`` table counts only finished cells that trained their whole schedule (a cut or running cell is
 listed as such, never averaged in); ``--curves`` adds each recipe's dev WER / BLEU at every evaluation, the
-mean over those seeds.
+mean over those seeds; ``--report`` fills the seeds that have no cell in the folder with the per-run test
+averages an earlier ``soups report`` recorded (``report.json``), e.g. when the folder holds only the cells of
+a later sitting.
 
 A multi-phase recipe (PT+FT) reports its last phase (trained in the cell folder; ``phases/`` holds the earlier
 ones). Reads only what the grid wrote: ``cell.json``, ``log.jsonl`` and ``config.yaml``. A folder of plain
@@ -98,22 +101,51 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.fmean(values):.1f}" + (f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else "")
 
 
-def seeds_row(recipe_dir: Path, seeds: list[int]) -> str | None:
-    """Mean ± std (sample std) over the seeds whose cells finished their schedule, and each seed's pair."""
+def seed_results(recipe_dir: Path, seeds: list[int]) -> tuple[str | None, dict[int, dict | str]]:
+    """(recipe name, {seed: the test averages of a cell that finished its schedule, else its status})."""
     infos = {s: cell_info(recipe_dir / f"seed{s}") for s in seeds}
-    cells = {s: recipe_dir / f"seed{s}" for s in seeds if infos[s] is not None}
-    if not cells:
-        return None
-    name = infos[next(iter(cells))]["recipe"]
-    done = {s: finished(c) for s, c in cells.items()}
-    ok = {s: t for s, t in done.items() if t}
-    status = {s: infos[s].get("status") for s in cells}
-    each = ", ".join(f"{t['wer']:.1f}/{t['bleu']:.1f}" if t else "(cut)" if status[s] == "done" else f"({status[s]})"
-                     for s, t in done.items())
+    present = {s: info for s, info in infos.items() if info is not None}
+    if not present:
+        return None, {}
+    out: dict[int, dict | str] = {}
+    for s, info in present.items():
+        done = finished(recipe_dir / f"seed{s}")
+        out[s] = done or ("cut" if info.get("status") == "done" else str(info.get("status")))
+    return present[next(iter(present))]["recipe"], out
+
+
+def recorded_runs(report: Path) -> dict[str, dict[int, dict]]:
+    """``soups report``'s ``report.json``: {recipe: {seed: test averages}} of the runs it was made from."""
+    data = json.loads(report.read_text())
+    return {name: {seed: run["average"] for seed, run in zip(data["seeds"], runs) if run}
+            for name, runs in data["runs"].items()}
+
+
+def seeds_row(name: str, seeds: list[int], results: dict[int, dict | str]) -> str:
+    """Mean ± std (sample std) over the seeds that finished their schedule, and each seed's pair."""
+    ok = {s: t for s, t in results.items() if isinstance(t, dict)}
+    each = ", ".join(f"{t['wer']:.1f}/{t['bleu']:.1f}" if isinstance(t, dict) else f"({t})"
+                     for _, t in sorted(results.items()))
     if not ok:
         return f"| {name} | 0 of {len(seeds)} | | | {each} |"
     return (f"| {name} | {len(ok)} of {len(seeds)} | {mean_std([t['wer'] for t in ok.values()])} | "
             f"{mean_std([t['bleu'] for t in ok.values()])} | {each} |")
+
+
+def seeds_table(dirs: list[Path], seeds: list[int], report: Path | None) -> list[str]:
+    """One row per recipe: the cells in ``dirs``, and (``--report``) the runs an earlier report recorded for
+    seeds that have no cell here (a cell here wins)."""
+    rows: dict[str, dict[int, dict | str]] = {}
+    for d in dirs:
+        name, results = seed_results(d, seeds)
+        if name is not None:
+            rows[name] = results
+    for name, by_seed in (recorded_runs(report) if report else {}).items():
+        merged = rows.setdefault(name, {})
+        for seed in seeds:
+            if seed in by_seed and seed not in merged:
+                merged[seed] = by_seed[seed]
+    return [seeds_row(name, seeds, results) for name, results in rows.items() if results]
 
 
 def mean_curve(recipe_dir: Path, seeds: list[int]) -> tuple[int, dict[int, tuple[float, float]]]:
@@ -144,6 +176,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seeds", default=None, help="comma-separated seeds: one row per recipe, mean ± std")
     ap.add_argument("--curves", action="store_true", help="with --seeds: the mean dev curves too")
+    ap.add_argument("--report", type=Path, default=None,
+                    help="with --seeds: a report.json whose recorded runs fill the seeds without a cell here")
     args = ap.parse_args()
     index = args.grid / "grid.json"
     order = [r["slug"] for r in json.loads(index.read_text())["recipes"]] if index.is_file() else []
@@ -152,7 +186,7 @@ def main() -> None:
         seeds = [int(x) for x in args.seeds.split(",")]
         print("| recipe | seeds finished | test WER (%) | test BLEU | per seed (WER/BLEU) |")
         print("|---|---:|---:|---:|---|")
-        for line in filter(None, (seeds_row(d, seeds) for d in dirs)):
+        for line in seeds_table(dirs, seeds, args.report):
             print(line)
         if args.curves:
             print_curves(dirs, seeds)

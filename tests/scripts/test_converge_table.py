@@ -56,3 +56,19 @@ def test_plain_experiments_and_mean_dev_curves(tmp_path):
                                                               "30.0/50.0, 34.0/56.0, (not evaluated)"]
     assert [c.strip() for c in lines[4].split("|")[1:-1]] == ["dev WER / BLEU at step (mean over seeds)", "100", "200"]
     assert [c.strip() for c in lines[6].split("|")[1:-1]] == ["scratch (2 seeds)", "43.0 / 10.0", "44.0 / 10.0"]
+
+
+def test_a_report_fills_the_seeds_without_a_cell_and_a_cell_wins(tmp_path):
+    """--report: an earlier report.json's recorded runs stand in for cells this folder does not hold."""
+    (tmp_path / "grid.json").write_text(json.dumps({"recipes": [{"slug": "lin"}]}))
+    cell(tmp_path, "lin", 2, "done", 40.0, 60.0, 300)
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"seeds": [0, 1, 2], "runs": {
+        "lin": [{"average": {"wer": 30.0, "bleu": 50.0}}, None, {"average": {"wer": 99.0, "bleu": 9.0}}],
+        "old": [{"average": {"wer": 20.0, "bleu": 70.0}}, {"average": {"wer": 22.0, "bleu": 72.0}}, None]}}))
+    out = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), "--seeds", "0,1,2", "--report", str(report)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in out.stdout.splitlines()[2:]}
+    assert rows["lin"] == ["2 of 3", "35.0 ± 7.1", "55.0 ± 7.1", "30.0/50.0, 40.0/60.0"]   # seed 2: the cell's
+    assert rows["old"] == ["2 of 3", "21.0 ± 1.4", "71.0 ± 1.4", "20.0/70.0, 22.0/72.0"]
