@@ -81,22 +81,20 @@ def test_a_stream_whose_every_cut_is_filtered_out_is_an_error_not_a_hang(tiny_co
 
 
 def test_a_small_stream_is_read_once_its_filter_runs_once_per_cut_and_its_batches_do_not_change(tiny_corpus,
-                                                                                                 tmp_path, monkeypatch):
+                                                                                                 tmp_path):
     """Epochs restart the sampler, which fills its buffer with the whole stream: kept in memory, the manifest is
     read once (here it is deleted after the stream is built) and each cut's filter verdict is computed once —
     and the batches are those of the lazily read stream."""
     import shutil
 
-    import soups.data.streams as streams_module
-
     (tmp_path / "fbank").mkdir()
     manifest = Source("en", str(tiny_corpus), "train").path
     shutil.copy(manifest, tmp_path / "fbank" / manifest.name)
 
-    def run(in_memory: int, delete: bool):
-        monkeypatch.setattr(streams_module, "IN_MEMORY_CUTS", in_memory)
+    def run(in_memory: int | None, delete: bool):   # None: the default limit (50,000 cuts)
         calls = []
-        stream = Stream(StreamConfig("en", (Source("en", str(tmp_path), "train"),), max_cuts=4, seed=1), _collate,
+        stream = Stream(StreamConfig("en", (Source("en", str(tmp_path), "train"),), max_cuts=4, seed=1,
+                                     in_memory_cuts=in_memory), _collate,
                         keep=lambda cut: calls.append(cut.id) or (None if len(calls) % 7 else "too_short_for_ctc"))
         synchronise([stream], 10)
         if delete:
@@ -104,6 +102,6 @@ def test_a_small_stream_is_read_once_its_filter_runs_once_per_cut_and_its_batche
         return [[c.id for c in stream.next_batch().cuts] for _ in range(35)], calls, stream.skips.counts()
 
     lazy, lazy_calls, lazy_skips = run(0, delete=False)
-    kept, calls, skips = run(50_000, delete=True)   # 3.5 epochs of 10 batches without the manifest
+    kept, calls, skips = run(None, delete=True)   # 3.5 epochs of 10 batches without the manifest
     assert kept == lazy and skips == lazy_skips
     assert len(calls) == len(set(calls)) == 40 == len(set(lazy_calls))

@@ -24,17 +24,11 @@ from pathlib import Path
 
 def _draw(cfg, work: Path, steps: int, in_memory: bool) -> tuple[dict, list, int | None]:
     """One run: its timings, the cut ids drawn per step, the streams' epoch length in batches."""
-    import soups.data.streams as streams_module
     from soups.data.skips import SkipLog
     from soups.train import build
 
-    limit = streams_module.IN_MEMORY_CUTS
-    streams_module.IN_MEMORY_CUTS = limit if in_memory else -1
-    try:
-        toks, cmvn = build.build_tokenizers(cfg, work), build.build_cmvn(cfg, work)
-        streams = build.build_streams(cfg, toks, cmvn, SkipLog())
-    finally:
-        streams_module.IN_MEMORY_CUTS = limit
+    toks, cmvn = build.build_tokenizers(cfg, work), build.build_cmvn(cfg, work)
+    streams = build.build_streams(cfg, toks, cmvn, SkipLog(), in_memory_cuts=None if in_memory else 0)
     epoch = next(iter(streams.values())).cfg.epoch_batches
     times, ids = [], []
     for _ in range(steps):

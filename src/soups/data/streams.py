@@ -143,7 +143,6 @@ class Stream:
         self.cfg, self.collate_fn = cfg, collate_fn
         self.keep, self.skips = keep, skips if skips is not None else SkipLog()
         self.rank, self.world_size = rank, world_size
-        self._skipped_ids: set[str] = set()
         self._verdicts: dict[str, str | None] = {}   # cut id -> the filter's skip reason (None: kept)
         self._rejected_run = 0   # consecutive cuts the filter refused
         self.cuts, self.num_cuts = stream_cuts(cfg)
@@ -153,7 +152,8 @@ class Stream:
     def _filter(self, cut) -> bool:
         if self.keep is None:
             return True
-        if cut.id not in self._verdicts:
+        first = cut.id not in self._verdicts
+        if first:
             self._verdicts[cut.id] = self.keep(cut)
         reason = self._verdicts[cut.id]
         if reason is None:
@@ -162,8 +162,7 @@ class Stream:
         self._rejected_run += 1
         if self._rejected_run > self.num_cuts:  # a whole pass refused (an endless epoch never runs dry)
             raise self._no_data()
-        if cut.id not in self._skipped_ids:  # count each cut once, not once per epoch
-            self._skipped_ids.add(cut.id)
+        if first:  # count each cut once, not once per epoch
             self.skips.skip(reason, None, None, f"stream {self.cfg.name}: cut {cut.id}",
                             lang=cut.supervisions[0].language if cut.supervisions else None, split=self.cfg.split)
         return False

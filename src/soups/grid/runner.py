@@ -190,13 +190,14 @@ def run_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path, progress: boo
     cell = cell_dir(out, entry, seed)
     try:
         with lock.hold(cell):
-            return _run_locked_cell(grid, entry, seed, out, progress, echo)
+            return _run_locked_cell(grid, entry, seed, out, cell, progress, echo)
     except BusyError as err:
         return CellResult(entry.name, seed, cell, "busy", err.holder)
 
 
-def _run_locked_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path, progress: bool, echo) -> CellResult:
-    cell, t0, finished = cell_dir(out, entry, seed), time.time(), False
+def _run_locked_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path, cell: Path, progress: bool,
+                     echo) -> CellResult:
+    t0, finished = time.time(), False
     try:
         plans = plan_cell(grid, entry, seed, out)
         finished = cell_finished(plans)

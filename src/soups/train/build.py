@@ -89,9 +89,14 @@ def build_tokenizers(cfg: ExperimentConfig, exp_dir: Path) -> dict:
     return toks
 
 
+def _pretrained(cfg: ExperimentConfig) -> Path | None:
+    """The experiment ``train.init_from`` names (None without one, or for a checkpoint outside an experiment)."""
+    return init_experiment(cfg.train.init_from) if cfg.train.init_from else None
+
+
 def _init_tokenizers(cfg: ExperimentConfig) -> tuple[dict, Path | None]:
     """The tokenizers of ``train.init_from``'s experiment (none without one) and its ``tokenizers.json``."""
-    pretrained = init_experiment(cfg.train.init_from) if cfg.train.init_from else None
+    pretrained = _pretrained(cfg)
     if pretrained is None or not (pretrained / TOKENIZERS_FILE).is_file():
         return {}, None
     return load_tokenizers(pretrained / TOKENIZERS_FILE), pretrained / TOKENIZERS_FILE
@@ -137,7 +142,7 @@ def build_cmvn(cfg: ExperimentConfig, exp_dir: Path, max_per_lang: int = 2000) -
         inputs = WaveformInput()
         inputs.save(path)
         return inputs
-    pretrained = init_experiment(cfg.train.init_from) if cfg.train.init_from else None
+    pretrained = _pretrained(cfg)
     if pretrained is not None and (pretrained / CMVN_FILE).is_file():
         cmvn = load_input_transform(pretrained / CMVN_FILE)
         if isinstance(cmvn, GlobalCMVN):
@@ -264,11 +269,14 @@ def synchronise_streams(cfg: ExperimentConfig, streams: dict[str, Stream]) -> No
 
 
 def build_streams(cfg: ExperimentConfig, tokenizers: dict, cmvn: GlobalCMVN, skips: SkipLog,
-                  rank: int = 0, world_size: int = 1) -> dict[str, Stream]:
+                  rank: int = 0, world_size: int = 1, in_memory_cuts: int | None = None) -> dict[str, Stream]:
+    """One :class:`Stream` per stream of the config, synchronised; ``in_memory_cuts`` overrides
+    :data:`soups.data.streams.IN_MEMORY_CUTS` (``soups bench data --streams`` compares 0 with the default)."""
     asr_toks = {k[4:]: t for k, t in tokenizers.items() if k.startswith("asr_")}
     st_tok = tokenizers.get("st")
     collate_fn = lambda s, cuts: collate(s, cuts, cmvn, asr_toks, st_tok)  # noqa: E731
-    streams = {name: Stream(sc, collate_fn, ctc_filter(cfg, name, tokenizers), skips, rank, world_size)
+    streams = {name: Stream(dataclasses.replace(sc, in_memory_cuts=in_memory_cuts), collate_fn,
+                            ctc_filter(cfg, name, tokenizers), skips, rank, world_size)
                for name, sc in stream_configs(cfg).items()}
     synchronise_streams(cfg, streams)
     return streams

@@ -280,15 +280,16 @@ class Timing:
     counts, not only the logged one (a stall on an unlogged step, e.g. a data epoch starting, shows)."""
 
     def __init__(self) -> None:
-        self.step_s = self.data_s = 0.0
-        self.steps = 0
+        self.step_s, self.data_s, self.steps = 0.0, 0.0, 0
 
     def add(self, step_s: float, data_s: float) -> None:
         self.step_s, self.data_s, self.steps = self.step_s + step_s, self.data_s + data_s, self.steps + 1
 
     def means(self) -> dict:
-        out = {"step_s": self.step_s / max(self.steps, 1), "data_s": self.data_s / max(self.steps, 1)}
-        self.__init__()
+        """The means since the previous call (which starts the next interval)."""
+        n = max(self.steps, 1)
+        out = {"step_s": self.step_s / n, "data_s": self.data_s / n}
+        self.step_s, self.data_s, self.steps = 0.0, 0.0, 0
         return out
 
 
