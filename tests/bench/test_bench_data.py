@@ -66,7 +66,7 @@ def test_bench_prefetch_reports_the_data_time_in_the_step_and_read_ahead(tiny_co
     assert p["auto_depth"] == 0                                      # on a CPU, batches are read in the step
 
 
-def test_bench_streams_times_draws_in_memory_and_lazily_and_checks_they_are_the_same(tiny_corpus, tmp_path, capsys):
+def test_bench_streams_times_draws_in_memory_lazily_and_uncached_and_checks_they_are_the_same(tiny_corpus, tmp_path, capsys):
     config = tmp_path / "demo.yaml"
     text = open("configs/demo.yaml").read()
     assert "  threads: 2" in text
@@ -76,7 +76,9 @@ def test_bench_streams_times_draws_in_memory_and_lazily_and_checks_they_are_the_
                  "--streams-steps", "12", "--streams-repeats", "1", "--json"]) == 0
     p = json.loads(capsys.readouterr().out)["streams"]
     assert p["steps"] == 12 and p["epoch_batches"] == 5 and p["same_batches"] is True
-    for name in ("in_memory", "lazy"):
+    for name in ("in_memory", "lazy", "no_feature_cache"):
         assert len(p[name]["runs"]) == 1 and p[name]["epoch_starts"] == 2      # steps 5 and 10 start an epoch
         assert 0 < p[name]["median_s"] and 0 < p[name]["mean_s"] and p[name]["epoch_start_s"] > 0
     assert p["mean_ratio"] == pytest.approx(p["lazy"]["mean_s"] / p["in_memory"]["mean_s"], abs=0.01)
+    assert p["feature_cache_ratio"] == pytest.approx(p["no_feature_cache"]["mean_s"] / p["in_memory"]["mean_s"],
+                                                     abs=0.01)

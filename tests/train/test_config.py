@@ -122,7 +122,8 @@ def test_load_config_leaves_the_given_data_unchanged():
 @pytest.mark.parametrize("override", [
     "data.batch_cuts=0", "data.batch_cuts=-1", "data.num_buckets=0", "data.max_duration=0", "data.dev_utterances=0",
     "data.subset_fraction={fr: 0}", "data.subset_fraction={fr: 1.5}", "data.upsample={fr: 0}",
-    "data.specaugment.time_width_ratio=2", "data.specaugment.freq_masks=-1", "tokenizers.asr.vocab_size=3",
+    "data.specaugment.time_width_ratio=2", "data.specaugment.freq_masks=-1", "data.feature_cache_mb=-1",
+    "data.in_memory_cuts=-1", "tokenizers.asr.vocab_size=3",
     "train.max_steps=-5", "train.max_steps=0", "train.steps_per_epoch=0", "train.max_minutes=0", "train.lr_backbone=-1",
     "train.lr_heads=-0.1", "train.weight_decay=-1", "train.betas=[0.9, 1.0]", "train.warmup_steps=-1",
     "train.min_lr_ratio=1.5", "train.grad_clip=0", "train.log_every=0", "train.eval_every=-1",

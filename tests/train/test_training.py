@@ -77,16 +77,18 @@ def test_interrupted_and_resumed_equals_uninterrupted_bitwise(tiny_corpus, tmp_p
 
 
 @pytest.mark.slow
-def test_prefetching_changes_nothing_and_may_change_on_resume(tiny_corpus, tmp_path):
+def test_prefetching_and_caching_change_nothing_and_may_change_on_resume(tiny_corpus, tmp_path):
     """Batches read ahead (soups.data.prefetch) train the same model as batches read in the step, and a run
-    checkpointed while a batch was read ahead resumes exactly (with another depth)."""
+    checkpointed while a batch was read ahead resumes exactly (with another depth); so do features and cuts
+    kept in memory (data.feature_cache_mb, data.in_memory_cuts) against decoded and read at every draw."""
     overrides = ["train.max_steps=6", "train.checkpoint_every=3", "moo.mode=fast",
                  "moo.hierarchy={formulation: vm, levels: uas, weighting: modo}"]
-    run_training(make_cfg(tiny_corpus, *overrides, "data.prefetch=0"), tmp_path / "inline", progress=False)
+    run_training(make_cfg(tiny_corpus, *overrides, "data.prefetch=0", "data.feature_cache_mb=0",
+                          "data.in_memory_cuts=0"), tmp_path / "inline", progress=False)
     run_training(make_cfg(tiny_corpus, *overrides, "data.prefetch=2"), tmp_path / "ahead", progress=False,
                  stop_after=3)
-    run_training(make_cfg(tiny_corpus, *overrides, "data.prefetch=1"), tmp_path / "ahead", resume=True,
-                 progress=False)
+    run_training(make_cfg(tiny_corpus, *overrides, "data.prefetch=1", "data.feature_cache_mb=1"), tmp_path / "ahead",
+                 resume=True, progress=False)
     (inline, _), (ahead, _) = model_state(tmp_path / "inline"), model_state(tmp_path / "ahead")
     assert inline.keys() == ahead.keys()
     for key in inline:

@@ -44,7 +44,8 @@ def _register_data(bsub) -> None:
                    help="a config override for --prefetch (repeatable), e.g. train.threads=1")
     p.add_argument("--streams", metavar="CONFIG", default=None,
                    help="also: data seconds per step of this experiment config's streams, cuts kept in memory vs "
-                        "read lazily (epoch restarts included; its corpus must be prepared)")
+                        "read lazily vs features decoded at every draw (epoch restarts included; its corpus "
+                        "must be prepared)")
     p.add_argument("--streams-steps", type=_positive_int, default=100, help="steps drawn per run (default: 100)")
     p.add_argument("--streams-repeats", type=_positive_int, default=2, help="alternating rounds (default: 2)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -160,7 +161,9 @@ def _summary_data(result: dict) -> str:
         p = result["streams"]
         lines.append(f"data time per step ({p['config']}, epochs of {p['epoch_batches']} steps): in memory "
                      f"{p['in_memory']['mean_s'] * 1000:.1f} ms, read lazily {p['lazy']['mean_s'] * 1000:.1f} ms "
-                     f"(x{p['mean_ratio']}); same batches: {p['same_batches']}")
+                     f"(x{p['mean_ratio']}), features decoded at every draw "
+                     f"{p['no_feature_cache']['mean_s'] * 1000:.1f} ms (x{p['feature_cache_ratio']}); "
+                     f"same batches: {p['same_batches']}")
     return "\n".join(lines)
 
 

@@ -3,10 +3,22 @@ objectives may need (ASR tokens of normalised transcripts, translation tokens, s
 
 Shapes: ``feats (B, T, 80)`` float32, CMVN-normalised, zero-padded; ``feat_lens (B,)`` int64 — or, for a
 pretrained backbone (:class:`~soups.data.features.WaveformInput`), the waveform ``(B, S, 1)`` and samples.
+
+A :class:`FeatureCache` keeps decoded feature matrices in memory: training draws every utterance many times, and
+decompressing its stored (lilcom) matrix each time was most of a CPU step's data time (docs/performance.md,
+"Feature cache"). The cached matrices are the decoded ones, so batches are bit-identical with or without it.
+
+Example:
+    >>> cache = FeatureCache(max_bytes=2**20)
+    >>> cache.max_bytes, cache.bytes, cache.hits, cache.misses
+    (1048576, 0, 0, 0)
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,16 +97,54 @@ def load_cut_features(cut, extractor=None):
     return torch.from_numpy(feats)
 
 
+class FeatureCache:
+    """:func:`load_cut_features` with the decoded ``(T, 80)`` matrices kept in memory, the least recently used
+    evicted beyond ``max_bytes`` (0: nothing kept). Thread-safe (the prefetch thread collates). The returned
+    tensors are shared with the cache: callers copy them (``collate`` does), never modify them in place."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes, self.bytes, self.hits, self.misses = max_bytes, 0, 0, 0
+        self._items: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(cut) -> tuple:
+        """What identifies a cut's matrix: its id and span, and where its features are stored (if anywhere)."""
+        stored = (cut.features.storage_path, cut.features.storage_key) if cut.has_features else ()
+        return (cut.id, cut.start, cut.duration, *stored)
+
+    def __call__(self, cut) -> torch.Tensor:
+        key = self.key(cut)
+        with self._lock:
+            feats = self._items.get(key)
+            if feats is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return feats
+        feats = load_cut_features(cut)
+        size = feats.numel() * feats.element_size()
+        with self._lock:
+            self.misses += 1
+            if size <= self.max_bytes and key not in self._items:
+                self._items[key] = feats
+                self.bytes += size
+                while self.bytes > self.max_bytes:
+                    _, old = self._items.popitem(last=False)
+                    self.bytes -= old.numel() * old.element_size()
+        return feats
+
+
 def collate(stream: str, cuts, cmvn: GlobalCMVN | WaveformInput | None, asr_tokenizers: dict | None = None,
-            st_tokenizer=None) -> Batch:
+            st_tokenizer=None, features: Callable[[Any], torch.Tensor] = load_cut_features) -> Batch:
     """Cuts -> :class:`Batch` (features padded with zeros after normalisation; with :class:`WaveformInput` the
-    waveform ``(B, S, 1)``, lengths in samples)."""
+    waveform ``(B, S, 1)``, lengths in samples). ``features`` loads one cut's matrix (a :class:`FeatureCache`
+    to keep them)."""
     cuts = list(cuts)
     waveform = isinstance(cmvn, WaveformInput)
     if not cuts:  # an empty shard (a global batch smaller than the number of ranks)
         dim = 1 if waveform else NUM_MEL_BINS
         return Batch(stream, torch.zeros(0, 0, dim), torch.zeros(0, dtype=torch.long), [], [], [], [])
-    mats = [cmvn.load(c) if waveform else load_cut_features(c) for c in cuts]
+    mats = [cmvn.load(c) if waveform else features(c) for c in cuts]
     lens = torch.tensor([m.shape[0] for m in mats], dtype=torch.long)
     feats = torch.zeros(len(mats), int(lens.max()), mats[0].shape[1])
     for i, m in enumerate(mats):

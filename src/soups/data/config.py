@@ -48,6 +48,10 @@ class DataConfig:
     prefetch: int | Literal["auto"] = "auto"   # steps of batches prepared ahead in a background thread
                                                # (soups.data.prefetch); 0: in the step; auto: 1 on a GPU, 0
                                                # on a CPU (slower there: soups.train.loop.prefetch_depth)
+    feature_cache_mb: int = 1024               # decoded training features kept in memory per process (MiB;
+                                               # 0: decode every draw) — same batches, less data time
+    in_memory_cuts: int | None = None          # a stream of up to this many cuts is parsed once and kept in
+                                               # memory (~2 KB a cut); None: soups.data.streams.IN_MEMORY_CUTS
     train_split: str = "train"
     dev_split: str = "dev"
     test_split: str = "test"
@@ -60,7 +64,8 @@ class DataConfig:
 
     def validate(self, prefix: str) -> None:
         check_ranges(self, prefix, {"batch_cuts": ">=1", "max_duration": ">0", "num_buckets": ">=1",
-                                    "subset_fraction": "(0,1]", "upsample": ">=1", "dev_utterances": ">=1"})
+                                    "subset_fraction": "(0,1]", "upsample": ">=1", "dev_utterances": ">=1",
+                                    "feature_cache_mb": ">=0", "in_memory_cuts": ">=0"})
         if self.prefetch != "auto":
             check_ranges(self, prefix, {"prefetch": ">=0"})
 

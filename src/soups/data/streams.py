@@ -21,11 +21,11 @@ the paper's sampling controls and exact resume.
   ``soups bench data --padding configs/demo.yaml``).
 * **Exact resume**: the state is ``(epoch, batches consumed in that epoch)``; restoring rebuilds the sampler
   and fast-forwards, so prefetching never makes the state drift.
-* **Cheap epochs**: a stream of up to ``IN_MEMORY_CUTS`` cuts is parsed once and kept in memory, and the
-  length filter's verdict is kept per cut, so a new epoch's sampler (which fills its buffer with the whole
-  stream) neither re-reads the manifests nor re-tokenizes the transcripts — with short trainer epochs (the
-  converged grid's 20 steps) that was a 1–3 s stall every epoch, a third of a 1-thread step on average. The
-  batches are the same either way (a lazy ``mux`` re-iterates with the same seed).
+* **Cheap epochs**: a stream of up to ``IN_MEMORY_CUTS`` cuts (``data.in_memory_cuts``) is parsed once and
+  kept in memory, and the length filter's verdict is kept per cut, so a new epoch's sampler (which fills its
+  buffer with the whole stream) neither re-reads the manifests nor re-tokenizes the transcripts — with short
+  trainer epochs (the converged grid's 20 steps) that was a 1–3 s stall every epoch, a third of a 1-thread
+  step on average. The batches are the same either way (a lazy ``mux`` re-iterates with the same seed).
 
 >>> stream = Stream(StreamConfig("fr", (Source("fr", "data/synthetic-tiny", "train"),), max_cuts=8), collate_fn)
 ... # doctest: +SKIP

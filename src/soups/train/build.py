@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from soups.data.batch import collate
+from soups.data.batch import FeatureCache, collate
 from soups.data.features import (
     CMVNAccumulator, GlobalCMVN, WaveformInput, ctc_frames_needed, frames_after_subsampling, load_input_transform,
     longer_than_window, num_samples,
@@ -257,9 +257,10 @@ def ctc_filter(cfg: ExperimentConfig, stream: str, tokenizers: dict):
 
 
 def stream_configs(cfg: ExperimentConfig) -> dict[str, StreamConfig]:
-    """Each stream's sampling config (batch size, buckets, a per-stream seed)."""
+    """Each stream's sampling config (batch size, buckets, a per-stream seed, the in-memory limit)."""
     return {name: StreamConfig(name, tuple(sources), cfg.data.batch_cuts, cfg.data.max_duration,
-                               cfg.data.num_buckets, True, cfg.train.seed * 1000 + i)
+                               cfg.data.num_buckets, True, cfg.train.seed * 1000 + i,
+                               in_memory_cuts=cfg.data.in_memory_cuts)
             for i, (name, sources) in enumerate(stream_sources(cfg).items())}
 
 
@@ -269,14 +270,14 @@ def synchronise_streams(cfg: ExperimentConfig, streams: dict[str, Stream]) -> No
 
 
 def build_streams(cfg: ExperimentConfig, tokenizers: dict, cmvn: GlobalCMVN, skips: SkipLog,
-                  rank: int = 0, world_size: int = 1, in_memory_cuts: int | None = None) -> dict[str, Stream]:
-    """One :class:`Stream` per stream of the config, synchronised; ``in_memory_cuts`` overrides
-    :data:`soups.data.streams.IN_MEMORY_CUTS` (``soups bench data --streams`` compares 0 with the default)."""
+                  rank: int = 0, world_size: int = 1) -> dict[str, Stream]:
+    """One :class:`Stream` per stream of the config, synchronised, sharing one :class:`FeatureCache` of
+    ``data.feature_cache_mb``."""
     asr_toks = {k[4:]: t for k, t in tokenizers.items() if k.startswith("asr_")}
     st_tok = tokenizers.get("st")
-    collate_fn = lambda s, cuts: collate(s, cuts, cmvn, asr_toks, st_tok)  # noqa: E731
-    streams = {name: Stream(dataclasses.replace(sc, in_memory_cuts=in_memory_cuts), collate_fn,
-                            ctc_filter(cfg, name, tokenizers), skips, rank, world_size)
+    cache = FeatureCache(cfg.data.feature_cache_mb * 2**20)
+    collate_fn = lambda s, cuts: collate(s, cuts, cmvn, asr_toks, st_tok, cache)  # noqa: E731
+    streams = {name: Stream(sc, collate_fn, ctc_filter(cfg, name, tokenizers), skips, rank, world_size)
                for name, sc in stream_configs(cfg).items()}
     synchronise_streams(cfg, streams)
     return streams

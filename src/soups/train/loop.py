@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # keys that may change when resuming (they do not change what the steps compute)
 RESUMABLE_CHANGES = ("train.max_minutes", "train.log_every", "train.eval_every", "train.checkpoint_every",
                      "train.keep_last", "train.threads", "train.parallel", "train.dist_timeout_s", "data.prefetch",
+                     "data.feature_cache_mb", "data.in_memory_cuts",
                      "eval")
 
 
