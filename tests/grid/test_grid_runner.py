@@ -84,6 +84,26 @@ def test_a_cell_another_process_runs_is_left_to_it_and_run_once_it_is_free(grid_
     assert rc == 0 and "grid: 1 run, 0 skipped (finished), 0 failed" in out
 
 
+def test_the_weight_search_runs_in_its_seeds_cell_and_other_seeds_wait_for_it(tiny_corpus, tmp_path, capsys):
+    """The search belongs to weight_search.seed's cell (default 0), whichever seed a grid reaches first."""
+    search = {**SEARCH, "weight_search": {**SEARCH["weight_search"], "seed": 1}}
+    path = write_grid(tmp_path / "g", tiny_corpus, {"lin": search}, {"steps": 2, "recipes": ["lin"]})
+    runs = tmp_path / "runs"
+    rc, out = _run_cli(capsys, "grid", str(path), "--seeds", "0,", "--out", str(runs))
+    assert rc == 1 and "dev search that seed 1's cell runs" in out and "--seeds 1, --recipes 'lin'" in out
+    assert not (runs / "lin" / "weight-search").exists()                 # nothing trained
+    assert not (runs / "lin" / "seed0" / "checkpoints").exists()
+    rc, out = _run_cli(capsys, "grid", str(path), "--seeds", "2", "--out", str(runs))   # seeds 0 and 1
+    assert rc == 0 and "grid: 2 run, 0 skipped (finished), 0 failed" in out
+    assert out.index("lin seed 1") < out.index("weight search train: candidate 1/2") < out.index("lin seed 0")
+    result = json.loads((runs / "lin" / "weight-search" / "train" / "result.json").read_text())
+    assert result["seed"] == 1
+    bad = {**SEARCH, "weight_search": {**SEARCH["weight_search"], "seed": -1}}
+    path = write_grid(tmp_path / "bad", tiny_corpus, {"lin": bad}, {"steps": 2, "recipes": ["lin"]})
+    rc = main(["grid", str(path), "--seeds", "1", "--out", str(tmp_path / "dry"), "--dry-run"])
+    assert rc == 2 and "weight_search.seed': expected the seed" in capsys.readouterr().err
+
+
 def test_unknown_recipe_on_the_command_line_is_a_clear_error(grid_run, capsys):
     root, path = grid_run
     rc = main(["grid", str(path), "--seeds", "1", "--out", str(root / "x"), "--recipes", "lin,Nope"])

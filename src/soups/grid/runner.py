@@ -28,7 +28,7 @@ from soups.errors import BusyError, CheckpointError, ConfigError, SoupsError
 from soups.grid import phases as ph
 from soups.grid.plan import PhasePlan, build_phase, cell_dir, recipe_data
 from soups.grid.recipes import Grid, RecipeEntry, recipe_phases
-from soups.grid.search import candidates, stored_choice
+from soups.grid.search import candidates, search_seed, stored_choice
 from soups.train.checkpoint import latest_step
 
 
@@ -64,18 +64,19 @@ def plan_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path) -> list[Phas
     base = recipe_data(entry)
     plans = []
     for i, spec in enumerate(recipe_phases(base[1], entry.file, grid.steps)):
-        weights, pending = None, 0
+        weights, pending, owner = None, 0, 0
         if spec.weight_search is not None:
             weights = stored_choice(out, entry.slug, spec.name)
             if weights is None:
                 objs = [asdict(o) for o in build_phase(grid, entry, seed, out, i, base=base).cfg.objectives]
-                by, cands, norm = candidates(spec.weight_search, objs,
-                                             f"{entry.file}: phases[{spec.name}].weight_search")
+                key = f"{entry.file}: phases[{spec.name}].weight_search"
+                by, cands, norm = candidates(spec.weight_search, objs, key)
                 weights, pending = {"by": by, "values": cands[0], "normalize": norm}, len(cands)
+                owner = search_seed(spec.weight_search, key)
         plan = build_phase(grid, entry, seed, out, i, weights, base)
         if pending:
-            plan.notes.append(f"weights: chosen by a dev search over {pending} candidates (not run yet; checked "
-                              "with the first)")
+            plan.notes.append(f"weights: chosen by a dev search over {pending} candidates in seed {owner}'s cell "
+                              "(not run yet; checked with the first)")
         plans.append(plan)
     if len(plans) > 1:
         _check_shared_tokenizers(grid, entry, seed, base, plans)
@@ -167,19 +168,34 @@ def _train_cell(grid, entry, seed, out, progress, echo) -> dict:
 
     base = recipe_data(entry)
     specs = recipe_phases(base[1], entry.file, grid.steps)
+    for spec in specs:  # before training anything: a search another seed's cell owes stops this cell
+        if spec.weight_search is not None and stored_choice(out, entry.slug, spec.name) is None:
+            _check_search_owner(entry, spec, seed)
     shared = prepare_shared(grid, entry, seed, out, base)
     for i, spec in enumerate(specs):
         weights = None
         if spec.weight_search is not None:
-            weights = stored_choice(out, entry.slug, spec.name) or run_search(
-                lambda w: build_phase(grid, entry, seed, out, i, w, base),  # noqa: B023 (called right here)
-                lambda p: run_phase(p, shared, progress), out, entry.slug, spec, echo)
+            weights = stored_choice(out, entry.slug, spec.name)
+            if weights is None:
+                weights = run_search(
+                    lambda w: build_phase(grid, entry, seed, out, i, w, base),  # noqa: B023 (called right here)
+                    lambda p: run_phase(p, shared, progress), out, entry.slug, spec, echo)
         plan = build_phase(grid, entry, seed, out, i, weights, base)
         echo(f"    phase {i + 1}/{len(specs)} {spec.name}: {spec.steps} steps -> {plan.exp_dir}")
         run_phase(plan, shared, progress)
     results = evaluate_experiment(cell_dir(out, entry, seed), "test", grid.checkpoint,
                                   max_utterances=grid.test_utterances)
     return results.get("average", {})
+
+
+def _check_search_owner(entry: RecipeEntry, spec, seed: int) -> None:
+    """A phase's weight search runs in one seed's cell (``soups.grid.search``); another seed waits for it."""
+    owner = search_seed(spec.weight_search, f"{entry.file}: phases[{spec.name}].weight_search")
+    if seed != owner:
+        raise SoupsError(f"recipe {entry.name!r}, phase {spec.name!r}: its weights come from the dev search that "
+                         f"seed {owner}'s cell runs (weight_search.seed), and it has not run yet: run seed {owner} "
+                         f"first (soups grid GRID --seeds {'1' if owner == 0 else f'{owner},'} --recipes "
+                         f"'{entry.name}'), then this seed")
 
 
 def run_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path, progress: bool = False,
@@ -236,6 +252,13 @@ def describe_cell(entry: RecipeEntry, seed: int, plans: list[PhasePlan]) -> list
     return lines
 
 
+def _search_owners_first(entry: RecipeEntry, seeds: list[int], plans: list[PhasePlan], out: Path) -> list[int]:
+    """``seeds`` with those whose cell owes a pending weight search first (the others wait for its choice)."""
+    owners = {search_seed(p.spec.weight_search, f"{entry.file}: phases[{p.spec.name}].weight_search")
+              for p in plans if p.spec.weight_search is not None and stored_choice(out, entry.slug, p.spec.name) is None}
+    return sorted(seeds, key=lambda s: s not in owners)
+
+
 def write_index(out: Path, grid: Grid, entries: list[RecipeEntry], seeds: list[int]) -> None:
     """``RUNS/grid.json`` (recipe order and display names for the report) and ``RUNS/<slug>/recipe.json``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -256,8 +279,8 @@ def run_grid(grid: Grid, seeds: list[int], out: str | Path, recipes: list[str] |
     """Check every cell's configs, then (unless ``dry_run``) run the cells one after another."""
     out = Path(out)
     entries = [grid.entry(n) for n in recipes] if recipes else list(grid.recipes)
-    cells = [(e, s) for e in entries for s in seeds]
-    plans = {(e.name, s): plan_cell(grid, e, s, out) for e, s in cells}  # config errors stop everything here
+    plans = {(e.name, s): plan_cell(grid, e, s, out) for e in entries for s in seeds}  # config errors stop here
+    cells = [(e, s) for e in entries for s in _search_owners_first(e, seeds, plans[(e.name, seeds[0])], out)]
     if dry_run:
         for e, s in cells:
             for line in describe_cell(e, s, plans[(e.name, s)]):

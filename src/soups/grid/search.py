@@ -12,10 +12,14 @@ from the final dev evaluation in its ``log.jsonl``) and keeps the best for every
       random: {count: 4, seed: 0, alpha: 1.0}   # … and/or Dirichlet draws over the keys (optional)
       steps: 0.5                  # per candidate: share of the phase's steps (float) or steps (int); default 1.0
       normalize: true
+      seed: 0                     # the seed whose cell runs the search (default 0)
 
 Runs live in ``RUNS/<recipe>/weight-search/<phase>/cand<k>/`` (each resumable); the choice is written to
-``RUNS/<recipe>/weight-search/<phase>/result.json`` by the first seed that gets there and reused by the others.
-A candidate run starts from the same checkpoint as the phase (``init_from``).
+``RUNS/<recipe>/weight-search/<phase>/result.json`` and reused by every seed. The search belongs to one seed's
+cell (``seed``): its candidates train with that seed and start from that cell's checkpoint (``init_from``),
+under that cell's lock — so the choice does not depend on which seed a grid happened to reach first, and two
+grid processes never run one search. Another seed's cell that finds no choice yet fails with a message saying
+which seed to run first (and is run again by the next ``soups grid``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from soups.atomic import atomic_write_text
 from soups.errors import ConfigError
 from soups.grid.weights import BY, weight_key
 
-SEARCH_KEYS = ("by", "candidates", "random", "steps", "normalize")
+SEARCH_KEYS = ("by", "candidates", "random", "steps", "normalize", "seed")
 
 
 def search_dir(out: Path, slug: str, phase: str) -> Path:
@@ -76,6 +80,14 @@ def candidate_steps(spec: dict, phase_steps: int, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigError(f"{key}.steps", f"expected steps (int) or a share of the phase (float), got {value!r}")
     return int(value) if isinstance(value, int) else max(1, round(value * phase_steps))
+
+
+def search_seed(spec: dict, key: str) -> int:
+    """The seed whose cell runs the search (``seed``, default 0)."""
+    value = spec.get("seed", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{key}.seed", f"expected the seed (int >= 0) whose cell runs the search, got {value!r}")
+    return value
 
 
 def dev_score(exp: Path) -> float:
