@@ -65,6 +65,23 @@ def test_eval_with_and_without_the_lm_and_with_overrides(trained):
         evaluate_experiment(exp, "test", max_utterances=2, overrides=["train.max_steps=3"])
 
 
+def test_a_second_evaluation_into_the_same_folder_is_refused_in_one_line(trained, hold_elsewhere, capsys):
+    from soups.cli import main
+
+    _, exp = trained
+    out = exp / "eval" / "dev"
+    holder = hold_elsewhere(out)                      # another `soups eval EXP --split dev` at work
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert main(["eval", str(exp), "--split", "dev", "--max-utterances", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "in use by another soups process" in err and f"pid {holder.pid}" in err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before      # nothing written
+    holder.kill()
+    holder.wait()
+    assert main(["eval", str(exp), "--split", "dev", "--max-utterances", "1"]) == 0   # free again
+    assert (out / "results.json").is_file()
+
+
 def test_ctc_search_workers_and_chunks_change_nothing_but_the_time(trained, monkeypatch):
     from soups.eval import evaluate as evaluate_module
     from soups.eval.experiment import evaluate_experiment

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from soups import lock
 from soups.atomic import atomic_write_text
 from soups.data.features import load_input_transform
 from soups.data.tokenizer import load_tokenizers
@@ -111,16 +112,18 @@ def evaluate_experiment(exp: str | Path, split: str = "test", which: str = "best
                         max_utterances: int | None = None, lm: bool = True, overrides: list[str] = (),
                         out_name: str | None = None) -> dict:
     """Decode ``split`` and score it; hypotheses, references and ``results.json`` go to
-    ``EXP/eval/<out_name or split>/``."""
+    ``EXP/eval/<out_name or split>/``, locked while they are written (:mod:`soups.lock`: a second evaluation
+    into the same folder is a :class:`~soups.errors.BusyError`; training into ``EXP`` meanwhile is fine)."""
     exp = Path(exp)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    cfg, model, tokenizers, cmvn = load_experiment(exp, which, device, overrides)
-    if data_dir is not None:
-        cfg.data.dir = data_dir
-    opts = decode_options(cfg, exp, tokenizers, ctc_beam, decoder_beam, lm)
     out_dir = exp / "eval" / (out_name or split)
-    sources = {lang: cfg.data.sources(lang, split) for lang in cfg.supervised_langs}
-    results = evaluate(model, sources, tokenizers, cmvn, split, opts, out_dir, max_utterances, device)
-    results.update(checkpoint=which, out_dir=str(out_dir), training=training_status(exp, cfg))
-    atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1, ensure_ascii=False))
+    with lock.hold(out_dir):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        cfg, model, tokenizers, cmvn = load_experiment(exp, which, device, overrides)
+        if data_dir is not None:
+            cfg.data.dir = data_dir
+        opts = decode_options(cfg, exp, tokenizers, ctc_beam, decoder_beam, lm)
+        sources = {lang: cfg.data.sources(lang, split) for lang in cfg.supervised_langs}
+        results = evaluate(model, sources, tokenizers, cmvn, split, opts, out_dir, max_utterances, device)
+        results.update(checkpoint=which, out_dir=str(out_dir), training=training_status(exp, cfg))
+        atomic_write_text(out_dir / "results.json", json.dumps(results, indent=1, ensure_ascii=False))
     return results
