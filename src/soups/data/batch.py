@@ -4,9 +4,10 @@ objectives may need (ASR tokens of normalised transcripts, translation tokens, s
 Shapes: ``feats (B, T, 80)`` float32, CMVN-normalised, zero-padded; ``feat_lens (B,)`` int64 — or, for a
 pretrained backbone (:class:`~soups.data.features.WaveformInput`), the waveform ``(B, S, 1)`` and samples.
 
-A :class:`FeatureCache` keeps decoded feature matrices in memory: training draws every utterance many times, and
-decompressing its stored (lilcom) matrix each time was most of a CPU step's data time (docs/performance.md,
-"Feature cache"). The cached matrices are the decoded ones, so batches are bit-identical with or without it.
+A :class:`FeatureCache` keeps decoded feature matrices in memory: training draws every utterance many times,
+and decompressing its stored (lilcom) matrix each time was most of a CPU step's data time (docs/performance.md,
+"Decoded features kept in memory"). The cached matrices are the decoded ones: the batches are bit-identical
+with or without it.
 
 Example:
     >>> cache = FeatureCache(max_bytes=2**20)
