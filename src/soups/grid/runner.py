@@ -64,15 +64,14 @@ def plan_cell(grid: Grid, entry: RecipeEntry, seed: int, out: Path) -> list[Phas
     base = recipe_data(entry)
     plans = []
     for i, spec in enumerate(recipe_phases(base[1], entry.file, grid.steps)):
-        weights, pending, owner = None, 0, 0
+        weights, pending, owner = None, 0, None
         if spec.weight_search is not None:
             weights = stored_choice(out, entry.slug, spec.name)
             if weights is None:
                 objs = [asdict(o) for o in build_phase(grid, entry, seed, out, i, base=base).cfg.objectives]
-                key = f"{entry.file}: phases[{spec.name}].weight_search"
-                by, cands, norm = candidates(spec.weight_search, objs, key)
+                by, cands, norm = candidates(spec.weight_search, objs, _search_key(entry, spec))
                 weights, pending = {"by": by, "values": cands[0], "normalize": norm}, len(cands)
-                owner = search_seed(spec.weight_search, key)
+                owner = search_seed(spec.weight_search, _search_key(entry, spec))
         plan = build_phase(grid, entry, seed, out, i, weights, base)
         if pending:
             plan.notes.append(f"weights: chosen by a dev search over {pending} candidates in seed {owner}'s cell "
@@ -169,17 +168,14 @@ def _train_cell(grid, entry, seed, out, progress, echo) -> dict:
     base = recipe_data(entry)
     specs = recipe_phases(base[1], entry.file, grid.steps)
     for spec in specs:  # before training anything: a search another seed's cell owes stops this cell
-        if spec.weight_search is not None and stored_choice(out, entry.slug, spec.name) is None:
-            _check_search_owner(entry, spec, seed)
+        _check_search_owner(entry, spec, seed, pending_search_owner(entry, spec, out))
     shared = prepare_shared(grid, entry, seed, out, base)
     for i, spec in enumerate(specs):
         weights = None
         if spec.weight_search is not None:
-            weights = stored_choice(out, entry.slug, spec.name)
-            if weights is None:
-                weights = run_search(
-                    lambda w: build_phase(grid, entry, seed, out, i, w, base),  # noqa: B023 (called right here)
-                    lambda p: run_phase(p, shared, progress), out, entry.slug, spec, echo)
+            weights = stored_choice(out, entry.slug, spec.name) or run_search(
+                lambda w: build_phase(grid, entry, seed, out, i, w, base),  # noqa: B023 (called right here)
+                lambda p: run_phase(p, shared, progress), out, entry.slug, spec, echo)
         plan = build_phase(grid, entry, seed, out, i, weights, base)
         echo(f"    phase {i + 1}/{len(specs)} {spec.name}: {spec.steps} steps -> {plan.exp_dir}")
         run_phase(plan, shared, progress)
@@ -188,10 +184,21 @@ def _train_cell(grid, entry, seed, out, progress, echo) -> dict:
     return results.get("average", {})
 
 
-def _check_search_owner(entry: RecipeEntry, spec, seed: int) -> None:
-    """A phase's weight search runs in one seed's cell (``soups.grid.search``); another seed waits for it."""
-    owner = search_seed(spec.weight_search, f"{entry.file}: phases[{spec.name}].weight_search")
-    if seed != owner:
+def _search_key(entry: RecipeEntry, spec) -> str:
+    return f"{entry.file}: phases[{spec.name}].weight_search"
+
+
+def pending_search_owner(entry: RecipeEntry, spec, out: Path) -> int | None:
+    """The seed whose cell owes this phase's weight search (``soups.grid.search``), or None when the phase has
+    no search or its choice is stored."""
+    if spec.weight_search is None or stored_choice(out, entry.slug, spec.name) is not None:
+        return None
+    return search_seed(spec.weight_search, _search_key(entry, spec))
+
+
+def _check_search_owner(entry: RecipeEntry, spec, seed: int, owner: int | None) -> None:
+    """A pending search runs in its owner's cell; another seed waits for it."""
+    if owner is not None and seed != owner:
         raise SoupsError(f"recipe {entry.name!r}, phase {spec.name!r}: its weights come from the dev search that "
                          f"seed {owner}'s cell runs (weight_search.seed), and it has not run yet: run seed {owner} "
                          f"first (soups grid GRID --seeds {'1' if owner == 0 else f'{owner},'} --recipes "
@@ -254,8 +261,7 @@ def describe_cell(entry: RecipeEntry, seed: int, plans: list[PhasePlan]) -> list
 
 def _search_owners_first(entry: RecipeEntry, seeds: list[int], plans: list[PhasePlan], out: Path) -> list[int]:
     """``seeds`` with those whose cell owes a pending weight search first (the others wait for its choice)."""
-    owners = {search_seed(p.spec.weight_search, f"{entry.file}: phases[{p.spec.name}].weight_search")
-              for p in plans if p.spec.weight_search is not None and stored_choice(out, entry.slug, p.spec.name) is None}
+    owners = {pending_search_owner(entry, p.spec, out) for p in plans}
     return sorted(seeds, key=lambda s: s not in owners)
 
 
